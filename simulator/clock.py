@@ -1,0 +1,79 @@
+"""Time as an injected dependency: the domain never calls ``datetime.now`` itself.
+
+``RealClock`` follows the wall clock; ``VirtualClock`` stands still until it is advanced, so a
+30-minute cancellation window can pass in one request. Both hand out aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+UTC = timezone.utc
+
+
+class Clock(Protocol):
+    kind: str
+
+    def now(self) -> datetime: ...
+
+
+class RealClock:
+    kind = "real"
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class VirtualClock:
+    """A clock that only moves when told to. It starts at the wall-clock time of its creation
+    (or at ``start``) so timestamps still look like real ones."""
+
+    kind = "virtual"
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = (start or datetime.now(UTC)).astimezone(UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, seconds: float) -> datetime:
+        if seconds < 0:
+            raise ValueError("a clock cannot go backwards")
+        self._now += timedelta(seconds=seconds)
+        return self._now
+
+    def set(self, moment: datetime) -> None:
+        self._now = moment.astimezone(UTC)
+
+
+def make_clock(kind: str) -> RealClock | VirtualClock:
+    if kind == "virtual":
+        return VirtualClock()
+    if kind == "real":
+        return RealClock()
+    raise ValueError(f"unknown clock {kind!r}: use 'real' or 'virtual'")
+
+
+def iso(moment: datetime | None) -> str | None:
+    """VTEX's timestamp form: ISO 8601 with a UTC offset and seven fraction digits."""
+    if moment is None:
+        return None
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}0+00:00"
+
+
+def parse_iso(text: str) -> datetime:
+    """Parse what :func:`iso` writes (and any ISO 8601 form Python accepts)."""
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    # VTEX writes seven fraction digits; Python reads at most six.
+    head, sep, tail = text.partition(".")
+    if sep:
+        digits = "".join(ch for ch in tail if ch.isdigit())
+        rest = tail[len(digits):]
+        text = f"{head}.{digits[:6].ljust(6, '0')}{rest}"
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)

@@ -1,0 +1,310 @@
+"""Configuration: one YAML file merged over the built-in defaults, validated at start-up.
+
+Every mistake is reported with the key that holds it (and its line in the user's file), all at
+once, before anything starts. ``Config`` is the typed, checked result the rest of the code uses.
+"""
+
+from __future__ import annotations
+
+import copy
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from simulator import yamlfile
+from simulator.durations import parse_duration
+from simulator.schemas import SchemaRegistry, default_registry
+
+DEFAULTS_FILE = Path(__file__).with_name("default_config.yaml")
+
+INVOICE_PRESETS = {
+    "pvt": "/api/oms/pvt/orders/{marketplaceOrderGroup}/invoice",
+    "pub": "/api/oms/pub/orders/{marketplaceOrderGroup}/invoice",
+    "vtex-protocol": "/pvt/orders/{marketplaceOrderGroup}/invoice",
+}
+TEMPLATE_FIELDS = {"marketplaceOrderGroup", "orderId", "orderGroup", "marketplaceOrderId"}
+
+
+class ConfigError(ValueError):
+    """Every problem found in a configuration, one per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid configuration:\n  " + "\n  ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Credential:
+    app_key: str
+    app_token: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Sku:
+    sku: str
+    name: str
+    price: int
+    measurement_unit: str = "un"
+    unit_multiplier: float = 1.0
+
+
+@dataclass(frozen=True)
+class Sla:
+    id: str
+    delivery_channel: str
+    shipping_estimate: str = "5bd"
+    pickup_point: str | None = None
+
+
+@dataclass(frozen=True)
+class FranchiseStore:
+    id: str
+    name: str
+    affiliate_id: str
+    slas: tuple[str, ...]
+    stock: dict[str, int]  # sku -> units; "default" for every other SKU of the catalog
+
+    def initial_stock(self, sku: str) -> int:
+        return self.stock.get(sku, self.stock.get("default", 0))
+
+
+@dataclass(frozen=True)
+class Timings:
+    window_to_cancel: float = 1800.0
+    authorization_timeout: float = 30 * 86400.0
+    seller_decision_timeout: float = 30 * 86400.0
+
+
+@dataclass(frozen=True)
+class CallbackSettings:
+    timeout: float = 5.0
+    attempts: int = 5
+    backoff: float = 1.0
+    backoff_factor: float = 2.0
+    max_backoff: float = 300.0
+    concurrency: int = 16
+    seller_cancellation: str = "/pvt/orders/order-group/{marketplaceOrderGroup}/notifications/seller-cancellation"
+    invoice: str = INVOICE_PRESETS["pvt"]
+    change: str = "/pvt/orders/{marketplaceOrderGroup}/changes"
+
+    def delay_before(self, attempt: int) -> float:
+        """Seconds to wait before attempt number ``attempt`` (2, 3, ...)."""
+        return min(self.max_backoff, self.backoff * self.backoff_factor ** (attempt - 2))
+
+
+@dataclass(frozen=True)
+class Binding:
+    scenario: str
+    affiliate: str | None = None
+    sku: str | None = None
+    order_group_prefix: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    account: str
+    host: str
+    port: int
+    max_body_bytes: int
+    store_path: str
+    synchronous: str
+    clock: str
+    log_level: str
+    log_format: str
+    seller_id: str
+    seller_name: str
+    credentials: tuple[Credential, ...]
+    affiliates: dict[str, str]  # affiliate id -> sales channel
+    catalog: dict[str, Sku]
+    slas: dict[str, Sla]
+    franchise_stores: tuple[FranchiseStore, ...]
+    timings: Timings
+    duplicates: str
+    callbacks: CallbackSettings
+    journal_cap: int
+    scenario_directory: str | None
+    bindings: tuple[Binding, ...] = field(default=())
+
+    def with_overrides(self, **changes: Any) -> "Config":
+        from dataclasses import replace
+
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def load_config(path: str | None = None, registry: SchemaRegistry | None = None) -> Config:
+    """The defaults, with the file at ``path`` merged over them; raises ``ConfigError``."""
+    registry = registry or default_registry()
+    defaults = yamlfile.load_file(str(DEFAULTS_FILE)).data
+    located = None
+    if path is not None:
+        try:
+            located = yamlfile.load_file(path)
+        except yamlfile.YamlError as exc:
+            raise ConfigError([str(exc)]) from None
+        user = located.data if located.data is not None else {}
+        if not isinstance(user, dict):
+            raise ConfigError([f"{path}: the file must hold a mapping of settings, not {type(user).__name__}"])
+        problems = [_where(path, located, f) for f in registry.findings("config", user)]
+        if problems:
+            raise ConfigError(problems)
+        merged = _merge(copy.deepcopy(defaults), user)
+    else:
+        merged = defaults
+    return build_config(merged, path or str(DEFAULTS_FILE), located)
+
+
+def config_from_dict(data: dict[str, Any], registry: SchemaRegistry | None = None) -> Config:
+    """A Config from a dict merged over the defaults (tests and embedders use this)."""
+    registry = registry or default_registry()
+    problems = [f"{f.where}: {f.message}" for f in registry.findings("config", data)]
+    if problems:
+        raise ConfigError(problems)
+    defaults = yamlfile.load_file(str(DEFAULTS_FILE)).data
+    return build_config(_merge(copy.deepcopy(defaults), copy.deepcopy(data)), "<dict>", None)
+
+
+def _where(path: str, located: yamlfile.Located | None, finding: Any) -> str:
+    line = located.line(finding.path) if located else None
+    prefix = f"{path}:{line}: " if line else f"{path}: "
+    return f"{prefix}{finding.where}: {finding.message}"
+
+
+def _merge(base: dict, over: dict) -> dict:
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            base[key] = _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def build_config(d: dict[str, Any], source: str, located: yamlfile.Located | None) -> Config:
+    problems: list[str] = []
+
+    def problem(path: tuple, text: str) -> None:
+        line = located.line(path) if located else None
+        where = f"{source}:{line}: " if line else f"{source}: "
+        problems.append(f"{where}{yamlfile.json_path(path)}: {text}")
+
+    def duration(path: tuple, value: Any) -> float:
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            problem(path, str(exc))
+            return 0.0
+
+    creds = tuple(Credential(c["app-key"], c["app-token"], c["role"]) for c in d["credentials"])
+    seen_keys: set[str] = set()
+    for i, c in enumerate(creds):
+        if c.app_key in seen_keys:
+            problem(("credentials", i, "app-key"), f"{c.app_key!r} is listed twice")
+        seen_keys.add(c.app_key)
+
+    affiliates: dict[str, str] = {}
+    for i, a in enumerate(d["affiliates"]):
+        if a["id"] in affiliates:
+            problem(("affiliates", i, "id"), f"affiliate {a['id']!r} is listed twice")
+        affiliates[a["id"]] = str(a["sales-channel"])
+
+    catalog: dict[str, Sku] = {}
+    for i, s in enumerate(d["catalog"]):
+        sku = str(s["sku"])
+        if sku in catalog:
+            problem(("catalog", i, "sku"), f"SKU {sku!r} is listed twice")
+        catalog[sku] = Sku(sku, s.get("name", f"SKU {sku}"), s["price"], s.get("measurement-unit", "un"),
+                           float(s.get("unit-multiplier", 1.0)))
+
+    slas: dict[str, Sla] = {}
+    for i, s in enumerate(d["slas"]):
+        if s["id"] in slas:
+            problem(("slas", i, "id"), f"SLA {s['id']!r} is listed twice")
+        slas[s["id"]] = Sla(s["id"], s["delivery-channel"], s.get("shipping-estimate", "5bd"), s.get("pickup-point"))
+
+    stores: list[FranchiseStore] = []
+    store_ids: set[str] = set()
+    store_affiliates: set[str] = set()
+    for i, f in enumerate(d["franchise-stores"]):
+        if f["id"] in store_ids:
+            problem(("franchise-stores", i, "id"), f"franchise store {f['id']!r} is listed twice")
+        if f["affiliate-id"] in store_affiliates:
+            problem(("franchise-stores", i, "affiliate-id"), f"affiliate id {f['affiliate-id']!r} is used by two stores")
+        store_ids.add(f["id"])
+        store_affiliates.add(f["affiliate-id"])
+        for j, sla in enumerate(f["slas"]):
+            if sla not in slas:
+                problem(("franchise-stores", i, "slas", j), f"SLA {sla!r} is not in slas ({', '.join(slas)})")
+        stock = {str(k): v for k, v in (f.get("stock") or {"default": 0}).items()}
+        for sku in stock:
+            if sku != "default" and sku not in catalog:
+                problem(("franchise-stores", i, "stock", sku), f"SKU {sku!r} is not in the catalog")
+        stores.append(FranchiseStore(f["id"], f.get("name", f["id"]), f["affiliate-id"], tuple(f["slas"]), stock))
+
+    t = d["timings"]
+    timings = Timings(
+        duration(("timings", "window-to-cancel"), t["window-to-cancel"]),
+        duration(("timings", "authorization-timeout"), t["authorization-timeout"]),
+        duration(("timings", "seller-decision-timeout"), t["seller-decision-timeout"]),
+    )
+
+    cb = d["callbacks"]
+    invoice = INVOICE_PRESETS.get(cb["invoice"], cb["invoice"])
+    templates = {"seller-cancellation": cb["seller-cancellation"], "invoice": invoice, "change": cb["change"]}
+    for key, template in templates.items():
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+        except ValueError as exc:
+            problem(("callbacks", key), f"bad template {template!r}: {exc}")
+            continue
+        unknown = names - TEMPLATE_FIELDS
+        if unknown:
+            problem(("callbacks", key), f"unknown placeholder(s) {sorted(unknown)}; use {sorted(TEMPLATE_FIELDS)}")
+    callbacks = CallbackSettings(
+        timeout=duration(("callbacks", "timeout"), cb["timeout"]),
+        attempts=cb["attempts"],
+        backoff=duration(("callbacks", "backoff"), cb["backoff"]),
+        backoff_factor=float(cb["backoff-factor"]),
+        max_backoff=duration(("callbacks", "max-backoff"), cb["max-backoff"]),
+        concurrency=cb["concurrency"],
+        seller_cancellation=cb["seller-cancellation"],
+        invoice=invoice,
+        change=cb["change"],
+    )
+    if callbacks.timeout <= 0:
+        problem(("callbacks", "timeout"), "must be more than 0")
+
+    bindings = tuple(
+        Binding(b["scenario"], b.get("affiliate"), None if b.get("sku") is None else str(b["sku"]), b.get("order-group-prefix"))
+        for b in d["scenarios"]["bindings"]
+    )
+    for i, b in enumerate(bindings):
+        if not (b.affiliate or b.sku or b.order_group_prefix):
+            problem(("scenarios", "bindings", i), "a binding needs affiliate, sku or order-group-prefix")
+
+    if problems:
+        raise ConfigError(problems)
+    return Config(
+        account=d["account"],
+        host=d["server"]["host"],
+        port=d["server"]["port"],
+        max_body_bytes=d["server"]["max-body-bytes"],
+        store_path=d["store"]["path"],
+        synchronous=d["store"]["synchronous"],
+        clock=d["clock"],
+        log_level=d["logging"]["level"],
+        log_format=d["logging"]["format"],
+        seller_id=str(d["seller"]["id"]),
+        seller_name=d["seller"]["name"],
+        credentials=creds,
+        affiliates=affiliates,
+        catalog=catalog,
+        slas=slas,
+        franchise_stores=tuple(stores),
+        timings=timings,
+        duplicates=d["placement"]["duplicates"],
+        callbacks=callbacks,
+        journal_cap=d["journal"]["cap"],
+        scenario_directory=d["scenarios"]["directory"],
+        bindings=bindings,
+    )

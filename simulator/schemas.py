@@ -1,0 +1,119 @@
+"""The JSON Schema registry: every file under ``schemas/`` loaded once, validators compiled once.
+
+Schemas are data. Each file is one payload, Draft 2020-12, with an ``$id`` of the form
+``https://moisim.dev/schemas/<name>.json``; they may ``$ref`` each other by that id.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from simulator.yamlfile import json_path
+
+SCHEMA_BASE = "https://moisim.dev/schemas/"
+SCHEMA_DIR = Path(os.environ.get("MOISIM_SCHEMAS", Path(__file__).resolve().parent.parent / "schemas"))
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One schema violation: where (a JSON path), what was there and what was wanted."""
+
+    path: tuple
+    message: str
+    validator: str
+
+    @property
+    def where(self) -> str:
+        return json_path(self.path)
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"path": self.where, "message": self.message}
+
+
+class SchemaRegistry:
+    def __init__(self, directory: Path = SCHEMA_DIR) -> None:
+        self.directory = directory
+        self.documents: dict[str, dict[str, Any]] = {}
+        resources = []
+        for file in sorted(directory.glob("*.json")):
+            document = json.loads(file.read_text(encoding="utf-8"))
+            name = file.name[: -len(".json")]
+            expected = f"{SCHEMA_BASE}{file.name}"
+            if document.get("$id") != expected:
+                raise ValueError(f"{file}: $id must be {expected}")
+            Draft202012Validator.check_schema(document)
+            self.documents[name] = document
+            resources.append((expected, Resource.from_contents(document, default_specification=DRAFT202012)))
+        self.registry: Registry = Registry().with_resources(resources)
+        self._validators: dict[str, Draft202012Validator] = {
+            name: Draft202012Validator(doc, registry=self.registry) for name, doc in self.documents.items()
+        }
+
+    def names(self) -> list[str]:
+        return sorted(self.documents)
+
+    def validator(self, name: str) -> Draft202012Validator:
+        return self._validators[name]
+
+    def findings(self, name: str, instance: Any) -> list[Finding]:
+        """Every violation of schema ``name`` by ``instance``, in document order."""
+        errors = self._validators[name].iter_errors(instance)
+        out = [Finding(_path(e), _message(e), e.validator) for e in _leaves(errors)]
+        out.sort(key=lambda f: [str(p) for p in f.path])
+        return out
+
+    def is_valid(self, name: str, instance: Any) -> bool:
+        return self._validators[name].is_valid(instance)
+
+
+def _leaves(errors: Iterator) -> Iterator:
+    """Expand oneOf/anyOf failures into the branch errors that say most."""
+    for error in errors:
+        if error.context and error.validator in ("anyOf", "oneOf"):
+            best = min(error.context, key=lambda e: (len(e.context or ()), -len(e.absolute_path)))
+            # Report the branch failure only if it points deeper than the parent.
+            if len(best.absolute_path) > len(error.absolute_path):
+                yield best
+                continue
+        yield error
+
+
+def _path(error: Any) -> tuple:
+    """The path of the offending value; for a missing property, the path it should have had."""
+    path = tuple(error.absolute_path)
+    if error.validator == "required" and isinstance(error.instance, dict):
+        for name in error.validator_value:
+            if name not in error.instance and repr(name) in error.message:
+                return path + (name,)
+    return path
+
+
+def _message(error: Any) -> str:
+    if error.validator == "required":
+        return "is required"
+    if error.validator == "additionalProperties":
+        return error.message
+    text = error.message
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+_default: SchemaRegistry | None = None
+
+
+def default_registry() -> SchemaRegistry:
+    """The process-wide registry (built on first use, never rebuilt)."""
+    global _default
+    if _default is None:
+        _default = SchemaRegistry()
+    return _default
