@@ -1,0 +1,126 @@
+"""Chain orders and franchise orders as plain data.
+
+A chain order is what the marketplace placed on the level-2 store; each of its franchise orders
+is the part of it that one level-3 franchise store fulfils. Both are ``Order``s; ``kind`` says
+which. Money is in cents throughout. The store keeps an order as the JSON of ``to_doc``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from simulator.clock import iso, parse_iso
+from simulator.domain.workflow import Kind
+
+
+@dataclass(slots=True)
+class Item:
+    id: str  # SKU id
+    quantity: int
+    price: int  # unit price, cents
+    seller: str
+    name: str
+    store_id: str  # the franchise store that fulfils it
+    sla: str
+    delivery_channel: str
+    shipping_price: int = 0
+    measurement_unit: str = "un"
+    unit_multiplier: float = 1.0
+
+    @property
+    def total(self) -> int:
+        return self.price * self.quantity
+
+
+@dataclass(slots=True)
+class Transition:
+    from_status: str | None
+    to_status: str
+    event: str
+    at: datetime
+
+
+@dataclass(slots=True)
+class Order:
+    account: str
+    id: str
+    kind: Kind
+    order_group: str
+    status: str | None
+    sequence: int
+    affiliate_id: str
+    sales_channel: str
+    marketplace_order_group: str
+    marketplace_services_endpoint: str
+    marketplace_payment_value: int
+    creation_date: datetime
+    last_change: datetime
+    items: list[Item]
+    client_profile: dict[str, Any]
+    shipping_data: dict[str, Any]
+    parent_id: str | None = None  # franchise order -> its chain order
+    store_id: str | None = None  # franchise order -> its franchise store
+    franchise_ids: list[str] = field(default_factory=list)  # chain order -> its franchise orders
+    packages: list[dict[str, Any]] = field(default_factory=list)  # invoices, VTEX packageAttachment form
+    changes: list[dict[str, Any]] = field(default_factory=list)  # change requests and outcomes
+    cancellation: dict[str, Any] | None = None
+    cancellation_request: dict[str, Any] | None = None
+    authorization: dict[str, Any] | None = None
+    discount: int = 0  # from accepted changes
+    increment: int = 0
+    warnings: list[str] = field(default_factory=list)
+    timeline: list[Transition] = field(default_factory=list)
+
+    # --- money ---------------------------------------------------------------------------
+    @property
+    def items_total(self) -> int:
+        return sum(item.total for item in self.items)
+
+    @property
+    def shipping_total(self) -> int:
+        return sum(item.shipping_price for item in self.items)
+
+    @property
+    def value(self) -> int:
+        return self.items_total + self.shipping_total - self.discount + self.increment
+
+    def invoiced_total(self, kind: str = "Output") -> int:
+        return sum(p["invoiceValue"] for p in self.packages if p["type"] == kind)
+
+    # --- timeline ------------------------------------------------------------------------
+    def entered(self, status: str) -> datetime | None:
+        """When the order last entered ``status``."""
+        for move in reversed(self.timeline):
+            if move.to_status == status:
+                return move.at
+        return None
+
+    @property
+    def previous_status(self) -> str | None:
+        return self.timeline[-1].from_status if self.timeline else None
+
+    # --- persistence ---------------------------------------------------------------------
+    def to_doc(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["kind"] = str(self.kind)
+        doc["creation_date"] = iso(self.creation_date)
+        doc["last_change"] = iso(self.last_change)
+        doc["timeline"] = [
+            {"from": t.from_status, "to": t.to_status, "event": t.event, "at": iso(t.at)}
+            for t in self.timeline
+        ]
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> "Order":
+        doc = dict(doc)
+        doc["kind"] = Kind(doc["kind"])
+        doc["creation_date"] = parse_iso(doc["creation_date"])
+        doc["last_change"] = parse_iso(doc["last_change"])
+        doc["items"] = [Item(**item) for item in doc["items"]]
+        doc["timeline"] = [
+            Transition(t["from"], t["to"], t["event"], parse_iso(t["at"])) for t in doc["timeline"]
+        ]
+        return cls(**doc)

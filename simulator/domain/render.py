@@ -1,0 +1,220 @@
+"""Orders in VTEX's shapes: the OMS order object, the list entry and the place-order response.
+
+Field names and nesting follow the Orders API's Get order example (vtex-api-notes.md §5);
+fields moisim has nothing to say about are present with VTEX's empty values, so clients that
+read them find what they expect.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simulator.clock import iso
+from simulator.config import Config
+from simulator.domain.orders import Item, Order
+from simulator.domain.workflow import Kind, Status
+
+STATUS_DESCRIPTIONS = {
+    "order-accepted": "Pedido aceito",
+    "waiting-for-mkt-authorization": "Aguardando autorização do marketplace",
+    "waiting-ffmt-authorization": "Aguardando autorização para despachar",
+    "payment-approved": "Pagamento Aprovado",
+    "window-to-cancel": "Carência para Cancelamento",
+    "ready-for-handling": "Pronto para o manuseio",
+    "handling": "Preparando Entrega",
+    "invoiced": "Faturado",
+    "waiting-for-seller-decision": "Aguardando decisão do seller",
+    "cancellation-requested": "Cancelamento solicitado",
+    "canceled": "Cancelado",
+}
+ORIGIN = {Kind.CHAIN: "Chain", Kind.FRANCHISE: "Fulfillment"}
+
+
+def item_json(item: Item, index: int, order: Order) -> dict[str, Any]:
+    return {
+        "uniqueId": f"{order.id}-{index}", "id": item.id, "productId": item.id, "ean": None,
+        "lockId": order.id, "itemAttachment": {"content": {}, "name": None}, "attachments": [],
+        "quantity": item.quantity, "seller": item.seller, "name": item.name, "refId": item.id,
+        "price": item.price, "listPrice": item.price, "manualPrice": None, "priceTags": [],
+        "imageUrl": None, "detailUrl": None, "components": [], "bundleItems": [], "params": [],
+        "offerings": [], "sellerSku": item.id, "priceValidUntil": None, "commission": 0, "tax": 0,
+        "preSaleDate": None, "measurementUnit": item.measurement_unit, "unitMultiplier": item.unit_multiplier,
+        "sellingPrice": item.price, "isGift": False, "shippingPrice": item.shipping_price,
+        "rewardValue": 0, "freightCommission": 0,
+        "priceDefinition": {"sellingPrices": [{"value": item.price, "quantity": item.quantity}],
+                            "calculatedSellingPrice": item.price, "total": item.total, "reason": None},
+        "taxCode": None, "parentItemIndex": None, "parentAssemblyBinding": None, "callCenterOperator": None,
+        "serialNumbers": None, "assemblies": [], "costPrice": None,
+        "fulfillment": {"franchiseStore": item.store_id},
+    }
+
+
+def totals(order: Order) -> list[dict[str, Any]]:
+    return [
+        {"id": "Items", "name": "Total dos Itens", "value": order.items_total},
+        {"id": "Discounts", "name": "Total dos Descontos", "value": -order.discount},
+        {"id": "Shipping", "name": "Total do Frete", "value": order.shipping_total},
+        {"id": "Tax", "name": "Total da Taxa", "value": order.increment},
+    ]
+
+
+def shipping_data(order: Order, config: Config) -> dict[str, Any]:
+    logistics = []
+    for index, item in enumerate(order.items):
+        sla = config.slas.get(item.sla)
+        pickup = sla is not None and sla.delivery_channel == "pickup-in-point"
+        logistics.append({
+            "itemIndex": index, "selectedSla": item.sla, "lockTTL": "10d", "price": item.shipping_price,
+            "listPrice": item.shipping_price, "sellingPrice": item.shipping_price, "deliveryWindow": None,
+            "deliveryCompany": item.store_id, "shippingEstimate": sla.shipping_estimate if sla else None,
+            "shippingEstimateDate": None, "slas": [], "shipsTo": [], "deliveryIds": [
+                {"courierId": item.store_id, "courierName": item.store_id, "dockId": item.store_id,
+                 "quantity": item.quantity, "warehouseId": item.store_id, "kitItemDetails": []}],
+            "deliveryChannels": [{"id": item.delivery_channel, "stockBalance": 0}],
+            "selectedDeliveryChannel": item.delivery_channel, "deliveryChannel": item.delivery_channel,
+            "pickupStoreInfo": {"additionalInfo": None, "address": None, "dockId": None,
+                                "friendlyName": sla.pickup_point if pickup and sla else None, "isPickupStore": pickup},
+            "addressId": None, "polygonName": None, "pickupPointId": sla.pickup_point if pickup and sla else None,
+            "transitTime": None,
+        })
+    raw = order.shipping_data
+    return {
+        "id": "shippingData", "address": raw.get("address"), "logisticsInfo": logistics, "trackingHints": None,
+        "selectedAddresses": raw.get("selectedAddresses", []), "contactInformation": [],
+    }
+
+
+def packages(order: Order) -> list[dict[str, Any]]:
+    index_of = {item.id: i for i, item in reversed(list(enumerate(order.items)))}
+    out = []
+    for p in order.packages:
+        out.append({
+            "items": [{"itemIndex": index_of.get(i["id"]), "id": i["id"], "quantity": i["quantity"],
+                       "price": i["price"], "description": i.get("description"), "unitMultiplier": 1.0}
+                      for i in p["items"]],
+            "courier": p["courier"], "invoiceNumber": p["invoiceNumber"], "invoiceValue": p["invoiceValue"],
+            "invoiceUrl": p.get("invoiceUrl"), "issuanceDate": p["issuanceDate"], "trackingNumber": p["trackingNumber"],
+            "invoiceKey": p.get("invoiceKey"), "trackingUrl": p["trackingUrl"], "embeddedInvoice": p.get("embeddedInvoice"),
+            "type": p["type"], "courierStatus": None, "cfop": None, "restitutions": {}, "volumes": None,
+            "EnableInferItems": None, "dispatchedDate": p.get("dispatchedDate"),
+            "franchiseOrderId": p.get("franchiseOrderId"), "receipt": p.get("receipt"),
+        })
+    return out
+
+
+def changes_attachment(order: Order) -> dict[str, Any] | None:
+    applied = [c for c in order.changes if c["state"] == "accepted"]
+    if not applied:
+        return None
+
+    def items(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{"id": r["id"], "name": r["name"], "quantity": r["quantity"], "price": r["price"],
+                 "unitMultiplier": str(r["unitMultiplier"])} for r in rows]
+
+    return {"id": "changeAttachment", "changesData": [
+        {"reason": c["reason"], "discountValue": c["discountValue"], "incrementValue": c["incrementValue"],
+         "itemsAdded": items(c["itemsAdded"]), "itemsRemoved": items(c["itemsRemoved"]), "receipt": c["receipt"]}
+        for c in applied]}
+
+
+def order_json(order: Order, config: Config) -> dict[str, Any]:
+    """GET /api/oms/pvt/orders/{orderId}."""
+    final = order.status in (Status.INVOICED, Status.CANCELED)
+    cancellation = order.cancellation
+    return {
+        "orderId": order.id, "sequence": str(order.sequence), "marketplaceOrderId": order.marketplace_order_group,
+        "marketplaceServicesEndpoint": order.marketplace_services_endpoint,
+        "sellerOrderId": order.franchise_ids[0] if order.franchise_ids else order.id,
+        "origin": ORIGIN[order.kind], "affiliateId": order.affiliate_id, "salesChannel": order.sales_channel,
+        "merchantName": config.seller_name, "status": order.status, "workflowIsInError": False,
+        "statusDescription": STATUS_DESCRIPTIONS.get(order.status or "", order.status),
+        "value": order.value, "creationDate": iso(order.creation_date), "lastChange": iso(order.last_change),
+        "orderGroup": order.order_group, "followUpEmail": order.client_profile.get("email"),
+        "lastMessage": None, "hostname": config.account, "isCompleted": True, "roundingError": 0,
+        "orderFormId": None, "allowCancellation": not final, "allowEdition": False, "isCheckedIn": False,
+        "authorizedDate": iso(order.entered(Status.PAYMENT_APPROVED if order.kind is Kind.CHAIN else Status.WINDOW_TO_CANCEL)),
+        "invoicedDate": iso(order.entered(Status.INVOICED)),
+        "cancelReason": cancellation.get("Reason") if cancellation else None,
+        "checkedInPickupPointId": None,
+        "totals": totals(order),
+        "sellers": [{"id": config.seller_id, "name": config.seller_name, "logo": None, "fulfillmentEndpoint": None}],
+        "clientPreferencesData": None, "cancellationData": cancellation,
+        "cancellationRequests": [order.cancellation_request] if order.cancellation_request else None,
+        "taxData": None, "subscriptionData": None, "itemMetadata": item_metadata(order),
+        "marketplace": {"baseURL": order.marketplace_services_endpoint, "isCertified": None, "name": order.affiliate_id},
+        "storePreferencesData": {"countryCode": "BRA", "currencyCode": "BRL", "currencyLocale": 1046,
+                                 "currencySymbol": "R$", "timeZone": "E. South America Standard Time"},
+        "customData": None, "commercialConditionData": None, "openTextField": None, "invoiceData": None,
+        "changesAttachment": changes_attachment(order), "callCenterOperatorData": None,
+        "packageAttachment": {"packages": packages(order)}, "paymentData": {"giftCards": [], "transactions": []},
+        "shippingData": shipping_data(order, config), "ratesAndBenefitsData": {"rateAndBenefitsIdentifiers": [], "id": "ratesAndBenefitsData"},
+        "marketingData": None, "giftRegistryData": None,
+        "clientProfileData": client_profile(order),
+        "items": [item_json(item, i, order) for i, item in enumerate(order.items)],
+        "marketplaceItems": [],
+        "marketplacePaymentValue": order.marketplace_payment_value,
+        "marketplaceOrderGroup": order.marketplace_order_group,
+        "franchiseOrderIds": order.franchise_ids if order.kind is Kind.CHAIN else None,
+        "chainOrderId": order.parent_id,
+        "warnings": order.warnings,
+    }
+
+
+def client_profile(order: Order) -> dict[str, Any]:
+    p = order.client_profile
+    return {"id": "clientProfileData", "email": p.get("email"), "firstName": p.get("firstName"),
+            "lastName": p.get("lastName"), "documentType": p.get("documentType"), "document": p.get("document"),
+            "phone": p.get("phone"), "corporateName": None, "tradeName": None, "corporateDocument": None,
+            "stateInscription": None, "corporatePhone": None, "isCorporate": False, "userProfileId": None,
+            "customerClass": None}
+
+
+def item_metadata(order: Order) -> dict[str, Any]:
+    return {"Items": [{"Id": i.id, "Seller": i.seller, "Name": i.name, "SkuName": i.name, "ProductId": i.id,
+                       "RefId": i.id, "Ean": None, "ImageUrl": None, "DetailUrl": None, "AssemblyOptions": []}
+                      for i in order.items]}
+
+
+def list_entry(order: Order) -> dict[str, Any]:
+    """One entry of GET /api/oms/pvt/orders (``items`` is null there, as in VTEX)."""
+    return {
+        "orderId": order.id, "creationDate": iso(order.creation_date),
+        "clientName": " ".join(x for x in (order.client_profile.get("firstName"), order.client_profile.get("lastName")) if x)
+        or order.client_profile.get("email"),
+        "items": None, "totalValue": order.value, "paymentNames": "", "status": order.status,
+        "statusDescription": STATUS_DESCRIPTIONS.get(order.status or "", order.status),
+        "marketPlaceOrderId": order.marketplace_order_group, "sequence": str(order.sequence),
+        "salesChannel": order.sales_channel, "affiliateId": order.affiliate_id, "origin": ORIGIN[order.kind],
+        "workflowInErrorState": False, "workflowInRetry": False, "lastMessageUnread": None,
+        "ShippingEstimatedDate": None, "ShippingEstimatedDateMax": None, "ShippingEstimatedDateMin": None,
+        "orderIsComplete": True, "listId": None, "listType": None,
+        "authorizedDate": iso(order.entered(Status.PAYMENT_APPROVED)), "callCenterOperatorName": None,
+        "totalItems": sum(i.quantity for i in order.items), "currencyCode": "BRL",
+        "hostname": None, "invoiceOutput": [p["invoiceNumber"] for p in order.packages if p["type"] == "Output"],
+        "invoiceInput": [p["invoiceNumber"] for p in order.packages if p["type"] == "Input"],
+        "lastChange": iso(order.last_change), "isAllDelivered": False, "isAnyDelivered": False,
+        "giftCardProviders": None, "orderFormId": None, "paymentApprovedDate": iso(order.entered(Status.PAYMENT_APPROVED)),
+        "readyForHandlingDate": None, "deliveryDates": None,
+    }
+
+
+def place_order_response(chain: Order, config: Config) -> dict[str, Any]:
+    """The Checkout place-order 200 shape; ``orders[0].orderId`` is the chain order id."""
+    full = order_json(chain, config)
+    summary = {
+        "orderId": chain.id, "orderGroup": chain.order_group, "state": chain.status, "isCheckedIn": False,
+        "sellerOrderId": full["sellerOrderId"], "storeId": None, "checkedInPickupPointId": None,
+        "value": chain.value, "items": full["items"], "sellers": full["sellers"], "totals": full["totals"],
+        "clientProfileData": full["clientProfileData"], "ratesAndBenefitsData": full["ratesAndBenefitsData"],
+        "shippingData": full["shippingData"], "paymentData": None, "itemMetadata": full["itemMetadata"],
+        "salesChannel": chain.sales_channel, "followUpEmail": full["followUpEmail"],
+        "creationDate": full["creationDate"], "lastChange": full["lastChange"], "timeZoneCreationDate": full["creationDate"],
+        "marketplaceData": None, "origin": "Chain", "affiliateId": chain.affiliate_id,
+        "marketplaceOrderGroup": chain.marketplace_order_group,
+        "marketplaceServicesEndpoint": chain.marketplace_services_endpoint,
+        "marketplacePaymentValue": chain.marketplace_payment_value,
+        "allowCancelation": True, "isUserDataVisible": True, "allowChangeSeller": False,
+    }
+    return {"orderForm": None,
+            "transactionData": {"merchantTransactions": [], "receiverUri": None, "gatewayCallbackTemplatePath": None},
+            "orders": [summary]}

@@ -1,0 +1,546 @@
+"""The order service: every operation on chain and franchise orders, as plain Python.
+
+Each public method runs in one store transaction: the orders it changes, the stock it moves,
+the timers it sets and the callbacks it queues commit together or not at all. Moves between
+statuses come only from the workflow table (``workflow.lookup``); this module carries out the
+effects the table names. Time comes from the injected clock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from simulator.clock import Clock, iso
+from simulator.config import Config
+from simulator.domain import render, routing
+from simulator.domain.errors import BadRequest, NotFound, cannot_cancel, order_not_found, wrong_status
+from simulator.domain.orders import Item, Order, Transition
+from simulator.domain.workflow import FINAL, PREVIOUS, Effect, Event, Kind, Status, allows, lookup
+from simulator.outbox import callbacks
+from simulator.store.base import Store
+
+Listener = Callable[[str, Order, dict[str, Any]], None]
+
+
+def new_receipt() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass
+class Context:
+    """Who caused a move and why: recorded with cancellations."""
+
+    reason: str | None = None
+    by_user: bool = False
+    by_system: bool = False
+    by_seller: bool = False
+    changed: dict[str, Order] = field(default_factory=dict)
+
+
+class OrderService:
+    def __init__(self, config: Config, store: Store, clock: Clock) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.listeners: list[Listener] = []  # told of every status move (scenario bindings use it)
+
+    # --- helpers -------------------------------------------------------------------------
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def order(self, account: str, order_id: str) -> Order:
+        order = self.store.get_order(account, order_id)
+        if order is None:
+            raise order_not_found(order_id)
+        return order
+
+    def chain_of(self, order: Order) -> Order:
+        return order if order.kind is Kind.CHAIN else self.order(order.account, order.parent_id or "")
+
+    def franchise_orders(self, chain: Order) -> list[Order]:
+        return [self.order(chain.account, fid) for fid in chain.franchise_ids]
+
+    def receipt(self, order_id: str, at: datetime | None = None) -> dict[str, Any]:
+        return {"date": iso(at or self.now()), "orderId": order_id, "receipt": new_receipt()}
+
+    # --- placement -----------------------------------------------------------------------
+    def place(self, account: str, affiliate_id: str | None, sales_channel: str | None, body: dict[str, Any]) -> dict:
+        cfg = self.config
+        if not affiliate_id or affiliate_id not in cfg.affiliates:
+            raise BadRequest("CHK0120", f"Invalid affiliate id: affiliateId={affiliate_id!r} is not an affiliate of this seller")
+        if not sales_channel or cfg.affiliates[affiliate_id] != sales_channel:
+            raise BadRequest("CHK0161", f"Invalid sales channel: sc={sales_channel!r}; affiliate {affiliate_id} sells on "
+                                        f"sales channel {cfg.affiliates[affiliate_id]}")
+        lines = self._check_items(body)
+        group = body["marketplaceOrderGroup"]
+
+        existing = self.store.find_chain_order(account, affiliate_id, group)
+        if existing is not None:
+            if existing.status == Status.CANCELED:
+                raise BadRequest("FMT0060", f"The request order with marketplace order id {group} for affiliate "
+                                            f"{affiliate_id} is already canceled and cannot be recreated")
+            if cfg.duplicates == "replay":
+                replay = self.store.get_placement(account, affiliate_id, group)
+                if replay is not None:
+                    return replay
+            raise BadRequest("FMT009", f"The request order with marketplace order id {group} for affiliate "
+                                       f"{affiliate_id} already exists")
+
+        now = self.now()
+        with self.store.transaction():
+            stores = routing.route(
+                [(line["sku"], line["quantity"], line["sla"]) for line in lines],
+                cfg.franchise_stores,
+                lambda store_id, sku: self.store.available(account, store_id, sku),
+            )
+            chain_id = f"{affiliate_id}-{group}-01"
+            items = [
+                Item(id=l["sku"], quantity=l["quantity"], price=l["price"], seller=l["seller"], name=l["name"],
+                     store_id=store_id, sla=l["sla"], delivery_channel=l["channel"], shipping_price=l["shipping"],
+                     measurement_unit=l["unit"], unit_multiplier=l["multiplier"])
+                for l, store_id in zip(lines, stores)
+            ]
+            chain = self._new_order(account, Kind.CHAIN, chain_id, affiliate_id, sales_channel, body, items, now)
+            chain.warnings = [w for l in lines for w in l["warnings"]]
+            if chain.value != body["marketplacePaymentValue"]:
+                chain.warnings.append(
+                    f"marketplacePaymentValue {body['marketplacePaymentValue']} differs from the order value {chain.value}")
+            for store in cfg.franchise_stores:
+                store_items = [i for i in items if i.store_id == store.id]
+                if not store_items:
+                    continue
+                franchise = self._new_order(account, Kind.FRANCHISE, f"{store.affiliate_id}-{chain_id}", affiliate_id,
+                                            sales_channel, body, store_items, now)
+                franchise.parent_id, franchise.store_id = chain_id, store.id
+                for item in store_items:
+                    self.store.move_stock(account, store.id, item.id, reserved=item.quantity)
+                chain.franchise_ids.append(franchise.id)
+                ctx = Context()
+                self._move(franchise, Event.PLACE, now, ctx)
+                self._move(franchise, Event.ACCEPT, now, ctx)
+                self.store.save_order(franchise)
+            self._move(chain, Event.PLACE, now, Context())
+            self.store.save_order(chain)
+            response = render.place_order_response(chain, self.config)
+            self.store.save_placement(account, affiliate_id, group, response)
+        return response
+
+    def _new_order(self, account: str, kind: Kind, order_id: str, affiliate_id: str, sales_channel: str,
+                   body: dict[str, Any], items: list[Item], now: datetime) -> Order:
+        return Order(
+            account=account, id=order_id, kind=kind, order_group=order_id.rsplit("-", 1)[0], status=None,
+            sequence=self.store.next_sequence(account), affiliate_id=affiliate_id, sales_channel=sales_channel,
+            marketplace_order_group=body["marketplaceOrderGroup"],
+            marketplace_services_endpoint=body["marketplaceServicesEndpoint"],
+            marketplace_payment_value=body["marketplacePaymentValue"], creation_date=now, last_change=now,
+            items=items, client_profile=dict(body["clientProfileData"]), shipping_data=dict(body["shippingData"]),
+        )
+
+    def _check_items(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """Seller, SKU, SLA and delivery channel of every item; a line per item to route."""
+        cfg = self.config
+        logistics: dict[int, dict[str, Any]] = {}
+        for index, info in enumerate(body["shippingData"]["logisticsInfo"]):
+            item_index = info["itemIndex"]
+            if item_index >= len(body["items"]):
+                raise BadRequest("ORD006", f"The shippingData.logisticsInfo[{index}].itemIndex field in the shipping "
+                                           f"attachment is invalid: there is no items[{item_index}]")
+            if item_index in logistics:
+                raise BadRequest("ORD006", f"The shippingData.logisticsInfo[{index}].itemIndex field in the shipping "
+                                           f"attachment is invalid: items[{item_index}] already has logistics info")
+            logistics[item_index] = info
+        lines = []
+        for index, item in enumerate(body["items"]):
+            sku = item["id"]
+            if item["seller"] != cfg.seller_id:
+                raise BadRequest("CHK0024", f"Invalid seller for item: items[{index}].seller is {item['seller']!r}; "
+                                            f"this seller is {cfg.seller_id!r}")
+            product = cfg.catalog.get(sku)
+            if product is None:
+                raise BadRequest("ORD027", f"Item {sku} not found or unavailable: items[{index}].id is not in the catalog")
+            info = logistics.get(index)
+            if info is None:
+                raise BadRequest("FMT004", f"There is no selected SLA for item {index}({sku}): add a "
+                                           f"shippingData.logisticsInfo entry with itemIndex {index}")
+            sla = cfg.slas.get(info["selectedSla"])
+            if sla is None:
+                raise BadRequest("FMT010", f"The selected SLA for item {index}({sku}) is not available: "
+                                           f"selectedSla {info['selectedSla']!r} is not one of {sorted(cfg.slas)}")
+            channel = info.get("selectedDeliveryChannel", sla.delivery_channel)
+            if channel != sla.delivery_channel:
+                raise BadRequest("FMT010", f"The selected SLA for item {index}({sku}) is not available: SLA "
+                                           f"{sla.id!r} is {sla.delivery_channel}, not {channel}")
+            price = item.get("price", product.price)
+            warnings = []
+            if price != product.price:
+                warnings.append(f"items[{index}].price {price} differs from the catalog price {product.price} of SKU {sku}")
+            lines.append({"sku": sku, "quantity": item["quantity"], "price": price, "seller": item["seller"],
+                          "name": product.name, "sla": sla.id, "channel": channel, "shipping": info.get("price", 0),
+                          "unit": product.measurement_unit, "multiplier": product.unit_multiplier, "warnings": warnings})
+        return lines
+
+    # --- marketplace authorization -------------------------------------------------------
+    def authorize(self, account: str, order_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        chain = self.order(account, order_id)
+        if chain.kind is not Kind.CHAIN:
+            raise BadRequest("CHK0092", f"Order {order_id} is a franchise order: the marketplace authorizes the chain "
+                                        f"order {chain.parent_id}")
+        if body["marketplaceOrderGroup"] != chain.marketplace_order_group:
+            raise BadRequest("CHK0144", f"Invalid marketplace order group: marketplaceOrderGroup "
+                                        f"{body['marketplaceOrderGroup']!r} is not this order's "
+                                        f"({chain.marketplace_order_group!r})")
+        if chain.authorization is not None:
+            return chain.authorization["response"]  # a repeat (a retrying marketplace) gets the same answer
+        if not allows(Kind.CHAIN, chain.status, Event.AUTHORIZE):
+            raise BadRequest("CHK0242", f"Order {order_id} is in a invalid state to approve payment: {chain.status}")
+        now = self.now()
+        response = {"date": iso(now), "orderId": chain.id, "receipt": new_receipt(),
+                    "marketplaceOrderId": chain.marketplace_order_group}
+        with self.store.transaction():
+            chain.authorization = {"receipt": body["authorizationReceipt"], "items": body.get("items"), "response": response}
+            self._move(chain, Event.AUTHORIZE, now, Context())
+            self.store.save_order(chain)
+        return response
+
+    # --- cancellation --------------------------------------------------------------------
+    def request_cancellation(self, account: str, order_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The marketplace's cancel: at once inside the window, else it waits for the seller."""
+        chain = self.chain_of(self.order(account, order_id))
+        self._refuse_if_invoiced(chain, order_id)
+        now = self.now()
+        if chain.status in (Status.CANCELED, Status.WAITING_FOR_SELLER_DECISION):
+            return self.receipt(order_id, now)  # already done or already asked: answered, nothing changes
+        franchises = self.franchise_orders(chain)
+        reason = (body or {}).get("reason")
+        ctx = Context(reason=reason, by_user=bool((body or {}).get("requestedByUser", True)))
+        if allows(Kind.CHAIN, chain.status, Event.CANCEL) and all(
+                allows(Kind.FRANCHISE, f.status, Event.CANCEL) for f in franchises):
+            event = Event.CANCEL
+        elif allows(Kind.CHAIN, chain.status, Event.CANCEL_REQUEST) and all(
+                allows(Kind.FRANCHISE, f.status, Event.CANCEL_REQUEST) for f in franchises):
+            event = Event.CANCEL_REQUEST
+            chain.cancellation_request = {
+                "id": new_receipt(), "reason": reason, "cancellationRequestDate": iso(now),
+                "requestedByUser": ctx.by_user, "deniedBySeller": False, "deniedBySellerReason": None,
+                "cancellationRequestDenyDate": None,
+            }
+        else:
+            raise cannot_cancel(order_id, str(chain.status))
+        with self.store.transaction():
+            self._move(chain, event, now, ctx)
+            self.store.save_order(chain)
+        return self.receipt(order_id, now)
+
+    def seller_cancel(self, account: str, order_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The seller cancels (or accepts a pending request): canceled, stock released, marketplace told."""
+        chain = self.chain_of(self.order(account, order_id))
+        self._refuse_if_invoiced(chain, order_id)
+        now = self.now()
+        if chain.status == Status.CANCELED:
+            return self.receipt(order_id, now)
+        if not allows(Kind.CHAIN, chain.status, Event.SELLER_CANCEL):
+            raise cannot_cancel(order_id, str(chain.status))
+        with self.store.transaction():
+            self._move(chain, Event.SELLER_CANCEL, now, Context(reason=(body or {}).get("reason"), by_seller=True))
+            self.store.save_order(chain)
+        return self.receipt(order_id, now)
+
+    def deny_cancellation(self, account: str, order_id: str, body: dict[str, Any]) -> None:
+        chain = self.chain_of(self.order(account, order_id))
+        request = chain.cancellation_request
+        if chain.status != Status.WAITING_FOR_SELLER_DECISION or request is None:
+            raise BadRequest("SIM007", f"Order {order_id} has no pending cancellation request (status {chain.status})")
+        wanted = (body or {}).get("cancellationRequestId")
+        if wanted and wanted != request["id"]:
+            raise BadRequest("SIM007", f"cancellationRequestId {wanted!r} is not the pending request ({request['id']})")
+        now = self.now()
+        request.update(deniedBySeller=True, deniedBySellerReason=(body or {}).get("denyReason"),
+                       cancellationRequestDenyDate=iso(now))
+        with self.store.transaction():
+            self._move(chain, Event.CANCEL_DENY, now, Context())
+            self.store.save_order(chain)
+
+    def _refuse_if_invoiced(self, chain: Order, order_id: str) -> None:
+        if chain.status == Status.INVOICED:
+            raise cannot_cancel(order_id, str(chain.status))
+        if chain.invoiced_total("Output") > 0:
+            raise cannot_cancel(order_id, f"{chain.status} (partially invoiced)")
+
+    # --- handling and invoices -----------------------------------------------------------
+    def start_handling(self, account: str, order_id: str) -> None:
+        order = self.order(account, order_id)
+        targets = self.franchise_orders(order) if order.kind is Kind.CHAIN else [order]
+        ready = [f for f in targets if allows(Kind.FRANCHISE, f.status, Event.START_HANDLING)]
+        if not ready:
+            raise wrong_status(str(Status.READY_FOR_HANDLING), order_id, ", ".join(str(f.status) for f in targets))
+        now = self.now()
+        with self.store.transaction():
+            for franchise in ready:
+                self._move(franchise, Event.START_HANDLING, now, Context())
+                self.store.save_order(franchise)
+
+    def invoice(self, account: str, order_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        target = self.order(account, order_id)
+        chain = self.chain_of(target)
+        now = self.now()
+        number = body["invoiceNumber"]
+        existing = next((p for p in chain.packages if p["invoiceNumber"] == number), None)
+        receipt = self.receipt(order_id, now)
+        if existing is not None:
+            # Same number again: recorded once, a new receipt, and the marketplace is told again.
+            with self.store.transaction():
+                existing["receipt"] = receipt["receipt"]
+                chain.last_change = now
+                self._enqueue(chain, callbacks.invoice(self.config.callbacks, chain, existing), now)
+                self.store.save_order(chain)
+            return receipt
+        kind = body["type"]
+        franchises = self.franchise_orders(chain)
+        open_targets = [f for f in (franchises if target.kind is Kind.CHAIN else [target]) if f.status != Status.INVOICED]
+        if kind == "Input":
+            if chain.status != Status.INVOICED:
+                raise BadRequest("ORD039", f"Order {order_id} is in state {target.status} and cannot accept invoice: "
+                                           "Input (return) invoices are accepted only once the order is invoiced")
+        else:
+            blocked = [f for f in open_targets if not allows(Kind.FRANCHISE, f.status, Event.INVOICE_FULL)]
+            if not open_targets or blocked or chain.status in FINAL:
+                state = blocked[0].status if blocked else (target.status if target.kind is Kind.FRANCHISE else chain.status)
+                raise BadRequest("ORD039", f"Order {order_id} is in state {state} and cannot accept invoice")
+        package = {
+            "type": kind, "invoiceNumber": number, "invoiceValue": int(body["invoiceValue"]),
+            "issuanceDate": body["issuanceDate"], "invoiceKey": body.get("invoiceKey"),
+            "invoiceUrl": body.get("invoiceUrl"), "embeddedInvoice": body.get("embeddedInvoice"),
+            "courier": body.get("courier") or "", "trackingNumber": body.get("trackingNumber") or "",
+            "trackingUrl": body.get("trackingUrl") or "", "dispatchedDate": body.get("dispatchedDate"),
+            "items": [{"id": i["id"], "price": i["price"], "quantity": i["quantity"],
+                       "description": i.get("description")} for i in body["items"]],
+            "franchiseOrderId": target.id if target.kind is Kind.FRANCHISE else None,
+            "receipt": receipt["receipt"], "recordedAt": iso(now),
+        }
+        with self.store.transaction():
+            chain.packages.append(package)
+            chain.last_change = now
+            if kind == "Output":
+                self._settle_invoices(chain, franchises, now)
+            self._enqueue(chain, callbacks.invoice(self.config.callbacks, chain, package), now)
+            self.store.save_order(chain)
+        return receipt
+
+    def _settle_invoices(self, chain: Order, franchises: list[Order], now: datetime) -> None:
+        """Move every order whose output invoices now reach its value to ``invoiced``."""
+        for franchise in franchises:
+            own = sum(p["invoiceValue"] for p in chain.packages
+                      if p["type"] == "Output" and p["franchiseOrderId"] == franchise.id)
+            if own >= franchise.value and allows(Kind.FRANCHISE, franchise.status, Event.INVOICE_FULL):
+                self._move(franchise, Event.INVOICE_FULL, now, Context())
+                self.store.save_order(franchise)
+        if chain.invoiced_total("Output") >= chain.value and allows(Kind.CHAIN, chain.status, Event.INVOICE_FULL):
+            self._move(chain, Event.INVOICE_FULL, now, Context())
+
+    def tracking(self, account: str, order_id: str, invoice_number: str, body: dict[str, Any]) -> dict[str, Any]:
+        chain = self.chain_of(self.order(account, order_id))
+        package = next((p for p in chain.packages if p["invoiceNumber"] == invoice_number), None)
+        if package is None:
+            raise NotFound("ORD038", f"Invoices not found from order {order_id}: no invoice {invoice_number!r}")
+        now = self.now()
+        receipt = self.receipt(order_id, now)
+        with self.store.transaction():
+            package.update(trackingNumber=body["trackingNumber"], trackingUrl=body.get("trackingUrl") or "",
+                           courier=body.get("courier") or "", dispatchedDate=body.get("dispatchedDate"),
+                           receipt=receipt["receipt"])
+            chain.last_change = now
+            self._enqueue(chain, callbacks.invoice(self.config.callbacks, chain, package), now)
+            self.store.save_order(chain)
+        return receipt
+
+    # --- changes -------------------------------------------------------------------------
+    def register_change(self, account: str, order_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        chain = self.chain_of(self.order(account, order_id))
+        for change in chain.changes:
+            if change["requestId"] == body["requestId"]:
+                return change["receipt"]  # idempotent per requestId: nothing is sent again
+        franchises = self.franchise_orders(chain)
+        if chain.status != Status.PAYMENT_APPROVED or not all(
+                f.status in (Status.READY_FOR_HANDLING, Status.HANDLING) for f in franchises):
+            states = ", ".join(str(f.status) for f in franchises)
+            raise wrong_status("handling", order_id, f"{chain.status}; franchise orders: {states}")
+        added = [self._change_item(i) for i in body.get("itemsAdded", [])]
+        removed = [self._change_item(i) for i in body.get("itemsRemoved", [])]
+        for index, item in enumerate(removed):
+            have = sum(i.quantity for i in chain.items if i.id == item["id"])
+            if have < item["quantity"]:
+                raise BadRequest("CHK0023", f"Invalid quantity for item: itemsRemoved[{index}] removes {item['quantity']} "
+                                            f"of SKU {item['id']}, the order has {have}")
+        for index, item in enumerate(added):
+            if item["id"] not in self.config.catalog:
+                raise BadRequest("ORD027", f"Item {item['id']} not found or unavailable: itemsAdded[{index}].id is not in the catalog")
+            if self._store_for(chain, franchises, item) is None:
+                raise BadRequest("ORD027", f"Item {item['id']} not found or unavailable: no franchise store of this order "
+                                           f"has {item['quantity']} free unit(s) (itemsAdded[{index}])")
+        delta = sum(i["price"] * i["quantity"] for i in added) - sum(i["price"] * i["quantity"] for i in removed)
+        new_value = chain.value + delta - body["discountValue"] + body["incrementValue"]
+        if new_value < 0:
+            raise BadRequest("SIM009", f"discountValue {body['discountValue']} would take the order value below zero "
+                                       f"({new_value})")
+        now = self.now()
+        change = {
+            "requestId": body["requestId"], "reason": body["reason"], "discountValue": body["discountValue"],
+            "incrementValue": body["incrementValue"], "itemsAdded": added, "itemsRemoved": removed,
+            "state": "pending", "requestedAt": iso(now), "receipt": self.receipt(chain.id, now),
+        }
+        with self.store.transaction():
+            chain.changes.append(change)
+            chain.last_change = now
+            self._enqueue(chain, callbacks.change(self.config.callbacks, chain, change), now)
+            self.store.save_order(chain)
+        return change["receipt"]
+
+    def _change_item(self, raw: dict[str, Any]) -> dict[str, Any]:
+        sku = raw.get("id") or raw.get("sellerItemId")
+        product = self.config.catalog.get(sku)
+        return {"id": sku, "quantity": raw["quantity"], "price": raw["price"], "name": product.name if product else sku,
+                "unitMultiplier": raw.get("unitMultiplier", product.unit_multiplier if product else 1.0),
+                "measurementUnit": raw.get("measurementUnit", product.measurement_unit if product else "un")}
+
+    def _store_for(self, chain: Order, franchises: list[Order], item: dict[str, Any]) -> Order | None:
+        """The franchise order an added item joins: one that has the SKU already, else one with stock."""
+        ranked = sorted(franchises, key=lambda f: not any(i.id == item["id"] for i in f.items))
+        for franchise in ranked:
+            if self.store.available(chain.account, franchise.store_id or "", item["id"]) >= item["quantity"]:
+                return franchise
+        return None
+
+    def settle_change(self, account: str, order_id: str, request_id: str, outcome: str, reply: Any) -> None:
+        """The marketplace answered a change callback: ``accepted`` applies it; anything else leaves the order."""
+        chain = self.order(account, order_id)
+        change = next((c for c in chain.changes if c["requestId"] == request_id), None)
+        if change is None or change["state"] != "pending":
+            return
+        now = self.now()
+        with self.store.transaction():
+            change["settledAt"] = iso(now)
+            change["reply"] = reply
+            if outcome == "accepted" and chain.status in FINAL:
+                change["state"] = "accepted-not-applied"
+            elif outcome == "accepted":
+                change["state"] = self._apply_change(chain, change)
+            else:
+                change["state"] = outcome
+            chain.last_change = now
+            self.store.save_order(chain)
+            self._notify("change-settled", chain, {"requestId": request_id, "state": change["state"]})
+
+    def _apply_change(self, chain: Order, change: dict[str, Any]) -> str:
+        franchises = {f.id: f for f in self.franchise_orders(chain)}
+        for item in change["itemsAdded"]:
+            franchise = self._store_for(chain, list(franchises.values()), item)
+            if franchise is None:
+                return "failed-no-stock"
+        for item in change["itemsRemoved"]:
+            remaining = item["quantity"]
+            for order in [chain, *franchises.values()]:
+                left = remaining
+                for line in [i for i in order.items if i.id == item["id"]]:
+                    take = min(line.quantity, left)
+                    line.quantity -= take
+                    left -= take
+                    if order.kind is Kind.FRANCHISE and take:
+                        self.store.move_stock(chain.account, line.store_id, line.id, reserved=-take)
+                order.items = [i for i in order.items if i.quantity > 0]
+        for item in change["itemsAdded"]:
+            franchise = self._store_for(chain, list(franchises.values()), item)
+            assert franchise is not None
+            product = self.config.catalog[item["id"]]
+            template = franchise.items[0] if franchise.items else None
+            line = Item(id=item["id"], quantity=item["quantity"], price=item["price"], seller=self.config.seller_id,
+                        name=product.name, store_id=franchise.store_id or "",
+                        sla=template.sla if template else next(iter(self.config.slas)),
+                        delivery_channel=template.delivery_channel if template else "delivery",
+                        measurement_unit=item["measurementUnit"], unit_multiplier=item["unitMultiplier"])
+            franchise.items.append(line)
+            chain.items.append(Item(**{s: getattr(line, s) for s in Item.__slots__}))
+            self.store.move_stock(chain.account, line.store_id, line.id, reserved=item["quantity"])
+        chain.discount += change["discountValue"]
+        chain.increment += change["incrementValue"]
+        for franchise in franchises.values():
+            self.store.save_order(franchise)
+        return "accepted"
+
+    # --- timers --------------------------------------------------------------------------
+    def fire_due_timers(self, until: datetime | None = None) -> int:
+        """Apply every timer due by ``until`` (default: now), each at its own due time."""
+        limit = (until or self.now()).timestamp()
+        fired = 0
+        while True:
+            due = self.store.due_timers(limit)
+            if not due:
+                return fired
+            for timer in due:
+                with self.store.transaction():
+                    self.store.delete_timer(timer.id)
+                    order = self.store.get_order(timer.account, timer.order_id)
+                    event = Event(timer.event)
+                    if order is not None and allows(order.kind, order.status, event):
+                        at = datetime.fromtimestamp(timer.due_at, tz=self.now().tzinfo)
+                        ctx = Context(reason=f"{event}: no action in time", by_system=True)
+                        self._move(order, event, at, ctx)
+                        self.store.save_order(order)
+                        fired += 1
+
+    # --- the one place statuses change ---------------------------------------------------
+    def _move(self, order: Order, event: Event, at: datetime, ctx: Context) -> None:
+        move = lookup(order.kind, order.status, event)
+        if move is None:
+            raise BadRequest("SIM012", f"Order {order.id} cannot take {event} in status {order.status}")
+        target = order.previous_status if move.next == PREVIOUS else move.next
+        order.timeline.append(Transition(order.status, str(target), str(event), at))
+        order.status = str(target)
+        order.last_change = at
+        for effect in move.effects:
+            self._effect(order, effect, at, ctx)
+        if move.cascade is not None and order.kind is Kind.CHAIN:
+            for franchise in self.franchise_orders(order):
+                if allows(Kind.FRANCHISE, franchise.status, move.cascade):
+                    self._move(franchise, move.cascade, at, ctx)
+                    self.store.save_order(franchise)
+        self._notify("status", order, {"event": str(event), "status": order.status})
+
+    def _effect(self, order: Order, effect: Effect, at: datetime, ctx: Context) -> None:
+        timings = self.config.timings
+        if effect is Effect.RELEASE_STOCK:
+            for item in order.items:
+                self.store.move_stock(order.account, item.store_id, item.id, reserved=-item.quantity)
+        elif effect is Effect.COMMIT_STOCK:
+            for item in order.items:
+                self.store.move_stock(order.account, item.store_id, item.id, reserved=-item.quantity,
+                                      quantity=-item.quantity)
+        elif effect is Effect.CLEAR_TIMERS:
+            self.store.clear_timers(order.account, order.id)
+        elif effect is Effect.SCHEDULE_AUTHORIZATION_TIMEOUT:
+            self._timer(order, Event.AUTHORIZATION_TIMEOUT, at, timings.authorization_timeout)
+        elif effect is Effect.SCHEDULE_WINDOW_END:
+            self._timer(order, Event.WINDOW_END, at, timings.window_to_cancel)
+        elif effect is Effect.SCHEDULE_DECISION_TIMEOUT:
+            self._timer(order, Event.DECISION_TIMEOUT, at, timings.seller_decision_timeout)
+        elif effect is Effect.RECORD_CANCELLATION:
+            order.cancellation = {
+                "RequestedByUser": ctx.by_user, "RequestedBySystem": ctx.by_system,
+                "RequestedBySellerNotification": ctx.by_seller, "RequestedByPaymentNotification": False,
+                "Reason": ctx.reason, "CancellationDate": iso(at),
+            }
+        elif effect is Effect.NOTIFY_SELLER_CANCELLATION:
+            self._enqueue(order, callbacks.seller_cancellation(self.config.callbacks, order), at)
+
+    def _timer(self, order: Order, event: Event, at: datetime, seconds: float) -> None:
+        self.store.add_timer(order.account, order.id, str(event), (at + timedelta(seconds=seconds)).timestamp())
+
+    def _enqueue(self, chain: Order, callback: callbacks.Callback, at: datetime) -> None:
+        self.store.enqueue(chain.account, chain.id, callback.kind, callback.url, callback.body, callback.reply_schema,
+                           at.timestamp(), callback.ref)
+
+    def _notify(self, what: str, order: Order, data: dict[str, Any]) -> None:
+        for listener in self.listeners:
+            listener(what, order, data)

@@ -1,0 +1,215 @@
+"""The dispatcher: delivers what the outbox holds, retries what failed, records every attempt.
+
+Rules (issue 3, reference README decision 7):
+- each attempt has a timeout (``callbacks.timeout``, real seconds);
+- connection errors, timeouts and 5xx are retried with exponential back-off on the simulator's
+  clock (a virtual clock's retries come due when it is advanced) until ``callbacks.attempts``;
+- a 4xx is final; for an order change a 500 is the marketplace refusing it, also final;
+- a 2xx settles the delivery even when its body is malformed, which is recorded as a
+  conformance failure of the reply;
+- one order's callbacks go out in the order they were queued, one at a time; different orders
+  are delivered in parallel (``callbacks.concurrency``).
+
+The attempt's verdict, the delivery's new state, the journal entry and (for a change) the
+order's update are written in one transaction, so a restart, even ``kill -9``, resumes exactly
+where the last recorded attempt left off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import aiohttp
+
+from simulator.clock import Clock, iso
+from simulator.config import CallbackSettings
+from simulator.outbox.callbacks import CHANGE
+from simulator.schemas import Finding, SchemaRegistry
+from simulator.store.base import Delivery, Store
+
+log = logging.getLogger("moisim.dispatcher")
+
+MAX_REPLY_BYTES = 64 * 1024
+Settled = Callable[[Delivery, str, Any], None]  # (delivery, outcome, parsed reply)
+
+
+@dataclass(slots=True)
+class AttemptResult:
+    status: int | None
+    reply_text: str | None
+    error: str | None
+    latency_ms: float
+
+
+class Dispatcher:
+    def __init__(self, store: Store, clock: Clock, settings: CallbackSettings, schemas: SchemaRegistry,
+                 on_settled: Settled | None = None) -> None:
+        self.store = store
+        self.clock = clock
+        self.settings = settings
+        self.schemas = schemas
+        self.on_settled = on_settled
+        self._wake = asyncio.Event()
+        self._inflight: dict[tuple[str, str], asyncio.Task] = {}
+        self._session: aiohttp.ClientSession | None = None
+        self._runner: asyncio.Task | None = None
+        self._idle = asyncio.Event()
+
+    # --- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(limit=self.settings.concurrency * 2, enable_cleanup_closed=True)
+        self._session = aiohttp.ClientSession(connector=connector, headers={"User-Agent": "moisim"})
+        self._runner = asyncio.create_task(self._run(), name="moisim-dispatcher")
+
+    async def stop(self) -> None:
+        if self._runner:
+            self._runner.cancel()
+            await asyncio.gather(self._runner, return_exceptions=True)
+        tasks = list(self._inflight.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._session:
+            await self._session.close()
+
+    def wake(self) -> None:
+        """Something was queued or the clock moved: look at the outbox now."""
+        self._wake.set()
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait until nothing is due and nothing is in flight (tests and the conformance runner)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            now = self.clock.now().timestamp()
+            due = self.store.ready_deliveries(now, limit=1)
+            if not due and not self._inflight:
+                return
+            self.wake()
+            await asyncio.sleep(0.005)
+        raise TimeoutError("callbacks still pending after drain timeout")
+
+    # --- the loop ------------------------------------------------------------------------
+    async def _run(self) -> None:
+        while True:
+            try:
+                self._launch_ready()
+            except Exception:  # a store hiccup must not kill delivery for good
+                log.exception("dispatcher loop failed; retrying")
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._sleep_for())
+            except asyncio.TimeoutError:
+                pass
+
+    def _sleep_for(self) -> float | None:
+        if self.clock.kind == "virtual":
+            return None if not self._inflight else 1.0  # only an advance or new work makes retries due
+        nxt = self.store.next_delivery_at()
+        if nxt is None:
+            return 1.0
+        return max(0.005, min(1.0, nxt - self.clock.now().timestamp()))
+
+    def _launch_ready(self) -> None:
+        room = self.settings.concurrency - len(self._inflight)
+        if room <= 0:
+            return
+        now = self.clock.now().timestamp()
+        for delivery in self.store.ready_deliveries(now, exclude_orders=self._inflight.keys(), limit=room):
+            key = (delivery.account, delivery.order_id)
+            task = asyncio.create_task(self._deliver(delivery), name=f"moisim-delivery-{delivery.id}")
+            self._inflight[key] = task
+            task.add_done_callback(lambda _t, key=key: self._done(key))
+
+    def _done(self, key: tuple[str, str]) -> None:
+        self._inflight.pop(key, None)
+        self._wake.set()
+
+    # --- one attempt ---------------------------------------------------------------------
+    async def _deliver(self, delivery: Delivery) -> None:
+        attempt = delivery.attempts + 1
+        started = self.clock.now()
+        result = await self._post(delivery, attempt)
+        try:
+            self._record(delivery, attempt, started, result)
+        except Exception:
+            log.exception("could not record attempt %s of delivery %s", attempt, delivery.id)
+
+    async def _post(self, delivery: Delivery, attempt: int) -> AttemptResult:
+        assert self._session is not None
+        payload = json.dumps(delivery.body, separators=(",", ":"), ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json", "Accept": "application/json",
+                   "X-Moisim-Delivery": str(delivery.id), "X-Moisim-Attempt": str(attempt)}
+        t0 = time.perf_counter()
+        try:
+            timeout = aiohttp.ClientTimeout(total=self.settings.timeout)
+            async with self._session.post(delivery.url, data=payload, headers=headers, timeout=timeout,
+                                          allow_redirects=False) as response:
+                raw = await response.content.read(MAX_REPLY_BYTES)
+                return AttemptResult(response.status, raw.decode("utf-8", "replace"), None, _ms(t0))
+        except asyncio.TimeoutError:
+            return AttemptResult(None, None, f"timeout after {self.settings.timeout:g}s", _ms(t0))
+        except aiohttp.ClientError as exc:
+            return AttemptResult(None, None, f"connection error: {type(exc).__name__}: {exc}", _ms(t0))
+        except (OSError, ValueError) as exc:  # e.g. an unusable URL
+            return AttemptResult(None, None, f"connection error: {type(exc).__name__}: {exc}", _ms(t0))
+
+    def _record(self, delivery: Delivery, attempt: int, started: Any, result: AttemptResult) -> None:
+        outcome, state, reply, findings = self.judge(delivery, attempt, result)
+        next_at = delivery.next_attempt_at
+        if state == "pending":
+            next_at = self.clock.now().timestamp() + self.settings.delay_before(attempt + 1)
+        verdict = {
+            "attempt": attempt, "at": iso(started), "status": result.status, "latencyMs": round(result.latency_ms, 2),
+            "error": result.error, "reply": result.reply_text, "outcome": outcome,
+            "replyConforms": None if result.status is None or not (200 <= result.status < 300) or delivery.reply_schema is None
+            else not findings,
+            "schemaErrors": [f.to_json() for f in findings],
+            "nextAttemptAt": iso_ts(next_at) if state == "pending" else None,
+        }
+        with self.store.transaction():
+            self.store.settle_attempt(delivery.id, state=state, attempts=attempt, next_attempt_at=next_at, outcome=verdict)
+            self.store.journal_add(delivery.account, iso(started), "out", delivery.kind, delivery.order_id, {
+                "deliveryId": delivery.id, "method": "POST", "url": delivery.url, "body": delivery.body,
+                "replySchema": delivery.reply_schema, "state": state, **verdict})
+            if state != "pending" and self.on_settled is not None:
+                self.on_settled(delivery, outcome, reply)
+        log.info("callback %s", delivery.kind, extra={"fields": {
+            "deliveryId": delivery.id, "orderId": delivery.order_id, "url": delivery.url, "attempt": attempt,
+            "status": result.status, "error": result.error, "outcome": outcome, "state": state}})
+
+    def judge(self, delivery: Delivery, attempt: int, result: AttemptResult) -> tuple[str, str, Any, list]:
+        """(outcome, new delivery state, parsed reply, schema findings) for one attempt."""
+        status = result.status
+        last = attempt >= self.settings.attempts
+        if status is not None and 200 <= status < 300:
+            reply: Any = None
+            findings: list = []
+            if delivery.reply_schema is not None:
+                try:
+                    reply = json.loads(result.reply_text or "")
+                except ValueError as exc:
+                    findings = [Finding((), f"reply is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})",
+                                        "json")]
+                else:
+                    findings = self.schemas.findings(delivery.reply_schema, reply)
+            return "accepted", "delivered", reply, findings
+        if status == 500 and delivery.kind == CHANGE:
+            return "refused", "refused", None, []
+        if status is not None and status < 500:
+            return "rejected", "failed", None, []  # 4xx (and 1xx/3xx): final, not retried
+        # connection error, timeout, 5xx: retried while attempts remain
+        return ("retrying", "pending", None, []) if not last else ("gave-up", "failed", None, [])
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000
+
+
+def iso_ts(epoch: float) -> str | None:
+    return iso(datetime.fromtimestamp(epoch, tz=timezone.utc))

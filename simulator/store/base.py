@@ -1,0 +1,97 @@
+"""What the domain, the dispatcher and the control API need from a store, and nothing more."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Protocol
+
+from simulator.domain.orders import Order
+
+
+@dataclass(slots=True)
+class Timer:
+    id: int
+    account: str
+    order_id: str
+    event: str
+    due_at: float  # epoch seconds on the simulator's clock
+
+
+@dataclass(slots=True)
+class Delivery:
+    """One callback in the outbox: built once, attempted until settled."""
+
+    id: int
+    account: str
+    order_id: str  # the chain order it concerns
+    kind: str  # seller-cancellation | invoice | change
+    url: str
+    body: dict[str, Any]
+    reply_schema: str | None
+    state: str  # pending | delivered | refused | failed
+    attempts: int
+    next_attempt_at: float
+    created_at: float
+    ref: str | None = None  # what it is about: an invoice number, a change requestId
+    outcome: dict[str, Any] = field(default_factory=dict)  # last attempt's verdict
+
+
+@dataclass(slots=True)
+class JournalEntry:
+    id: int
+    account: str
+    at: str
+    direction: str  # in | out
+    kind: str
+    order_id: str | None
+    data: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "at": self.at, "direction": self.direction, "kind": self.kind,
+                "orderId": self.order_id, **self.data}
+
+
+class Store(Protocol):
+    def transaction(self) -> AbstractContextManager[None]: ...
+    def close(self) -> None: ...
+
+    # orders
+    def get_order(self, account: str, order_id: str) -> Order | None: ...
+    def save_order(self, order: Order) -> None: ...
+    def find_chain_order(self, account: str, affiliate_id: str, marketplace_order_group: str) -> Order | None: ...
+    def orders_in_group(self, account: str, order_group: str) -> list[Order]: ...
+    def list_orders(self, account: str, *, statuses: Iterable[str] = (), created_from: str | None = None,
+                    created_to: str | None = None, affiliate_id: str | None = None, descending: bool = True,
+                    order_by: str = "creationDate", limit: int = 15, offset: int = 0) -> tuple[list[Order], int]: ...
+    def next_sequence(self, account: str) -> int: ...
+    def save_placement(self, account: str, affiliate_id: str, marketplace_order_group: str, response: dict) -> None: ...
+    def get_placement(self, account: str, affiliate_id: str, marketplace_order_group: str) -> dict | None: ...
+
+    # stock
+    def seed_stock(self, account: str, rows: Iterable[tuple[str, str, int]]) -> None: ...
+    def available(self, account: str, store_id: str, sku: str) -> int: ...
+    def move_stock(self, account: str, store_id: str, sku: str, *, reserved: int = 0, quantity: int = 0) -> None: ...
+    def stock(self, account: str) -> list[dict[str, Any]]: ...
+
+    # timers
+    def add_timer(self, account: str, order_id: str, event: str, due_at: float) -> None: ...
+    def clear_timers(self, account: str, order_id: str) -> None: ...
+    def due_timers(self, now: float) -> list[Timer]: ...
+    def delete_timer(self, timer_id: int) -> None: ...
+    def next_timer_at(self) -> float | None: ...
+
+    # outbox
+    def enqueue(self, account: str, order_id: str, kind: str, url: str, body: dict, reply_schema: str | None,
+                now: float, ref: str | None = None) -> int: ...
+    def ready_deliveries(self, now: float, exclude_orders: Iterable[tuple[str, str]] = (), limit: int = 100) -> list[Delivery]: ...
+    def next_delivery_at(self) -> float | None: ...
+    def settle_attempt(self, delivery_id: int, *, state: str, attempts: int, next_attempt_at: float,
+                       outcome: dict[str, Any]) -> None: ...
+    def deliveries(self, account: str, order_id: str | None = None) -> list[Delivery]: ...
+    def pending_count(self) -> int: ...
+
+    # journal
+    def journal_add(self, account: str, at: str, direction: str, kind: str, order_id: str | None, data: dict) -> None: ...
+    def journal(self, account: str, *, order_id: str | None = None, direction: str | None = None,
+                kind: str | None = None, since: str | None = None, limit: int = 100) -> list[JournalEntry]: ...
