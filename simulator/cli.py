@@ -1,0 +1,98 @@
+"""``moisim``: serve the simulator, validate files, run conformance scenarios."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Sequence
+
+from simulator import __version__
+
+log = logging.getLogger("moisim")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="moisim", description="A VTEX MOI chain-order seller and OMS simulator.")
+    parser.add_argument("--version", action="version", version=f"moisim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the simulator as an HTTP server")
+    serve.add_argument("--config", metavar="FILE", help="YAML configuration merged over the built-in defaults")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8080; 0 picks a free one)")
+    serve.add_argument("--db", metavar="PATH|:memory:", help="SQLite file (default ./moisim.db)")
+    serve.add_argument("--clock", choices=["real", "virtual"], help="real (default) or virtual time")
+
+    validate = sub.add_parser("validate", help="check scenario and configuration files without running them")
+    validate.add_argument("files", nargs="+", metavar="FILE")
+
+    conformance = sub.add_parser("conformance", help="play the bundled scenarios against a marketplace")
+    conformance.add_argument("--marketplace-endpoint", required=True, metavar="URL",
+                             help="the marketplaceServicesEndpoint of the marketplace under test")
+    conformance.add_argument("--scenarios", metavar="DIR", help="a folder of scenario files (default: the bundled ones)")
+    conformance.add_argument("--junit", metavar="FILE", help="write a JUnit XML report here")
+    conformance.add_argument("--clock", choices=["real", "virtual"], default="virtual")
+    conformance.add_argument("--server", metavar="URL", help="drive an already running moisim instead of an in-process one")
+    conformance.add_argument("--include", choices=["conformance", "behaviour", "all"], default="conformance",
+                             help="which kind of scenarios to run (default: conformance)")
+    conformance.add_argument("--config", metavar="FILE", help="configuration for the in-process simulator")
+    conformance.add_argument("--only", metavar="NAME", action="append", help="run only the scenarios named (repeatable)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    if args.command == "validate":
+        from simulator.scenarios.validate import validate_files
+
+        return validate_files(args.files)
+    if args.command == "conformance":
+        from simulator.scenarios.conformance import run_from_cli
+
+        return run_from_cli(args)
+    return 2
+
+
+def serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from simulator.config import ConfigError, load_config
+    from simulator.http import create_app
+    from simulator.logs import setup_logging
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"moisim: {exc}", file=sys.stderr)
+        return 2
+    config = config.with_overrides(host=args.host, port=args.port, store_path=args.db, clock=args.clock)
+    setup_logging(config.log_level, config.log_format)
+    try:
+        app = create_app(config)
+    except Exception as exc:  # e.g. a database path that cannot be opened
+        print(f"moisim: cannot start: {exc}", file=sys.stderr)
+        return 2
+
+    async def announce(app: web.Application) -> None:
+        log.info("moisim ready", extra={"fields": {
+            "url": f"http://{config.host}:{config.port}", "clock": config.clock, "db": config.store_path,
+            "account": config.account}})
+
+    app.on_startup.append(announce)
+    try:
+        web.run_app(app, host=config.host, port=config.port, print=None, access_log=None,
+                    handle_signals=True, shutdown_timeout=5)
+    except OSError as exc:
+        print(f"moisim: cannot listen on {config.host}:{config.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
+

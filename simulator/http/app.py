@@ -1,0 +1,61 @@
+"""The application factory: one aiohttp app, its resources owned by ``cleanup_ctx``."""
+
+from __future__ import annotations
+
+from typing import AsyncIterator
+
+from aiohttp import web
+
+from simulator.clock import Clock, make_clock
+from simulator.config import Config
+from simulator.domain.service import OrderService
+from simulator.http import checkout, control, keys, oms
+from simulator.http.middleware import authenticate, errors_and_journal
+from simulator.outbox.dispatcher import Dispatcher
+from simulator.scheduler import Scheduler
+from simulator.schemas import SchemaRegistry, default_registry
+from simulator.store.sqlite import SqliteStore
+
+
+def open_store(config: Config) -> SqliteStore:
+    store = SqliteStore(config.store_path, synchronous=config.synchronous, journal_cap=config.journal_cap)
+    store.seed_stock(config.account, [(s.id, sku, s.initial_stock(sku))
+                                      for s in config.franchise_stores for sku in config.catalog])
+    return store
+
+
+def create_app(config: Config, *, clock: Clock | None = None, store: SqliteStore | None = None,
+               schemas: SchemaRegistry | None = None) -> web.Application:
+    app = web.Application(middlewares=[errors_and_journal, authenticate], client_max_size=config.max_body_bytes)
+    app[keys.CONFIG] = config
+    app[keys.CLOCK] = clock or make_clock(config.clock)
+    app[keys.SCHEMAS] = schemas or default_registry()
+    app[keys.CREDENTIALS] = {c.app_key: c for c in config.credentials}
+    owned_store = store is None
+    app[keys.STORE] = store or open_store(config)
+    service = OrderService(config, app[keys.STORE], app[keys.CLOCK])
+    app[keys.SERVICE] = service
+
+    def change_settled(delivery, outcome, reply):  # type: ignore[no-untyped-def]
+        if delivery.kind == "change" and delivery.ref:
+            service.settle_change(delivery.account, delivery.order_id, delivery.ref, outcome, reply)
+
+    app[keys.DISPATCHER] = Dispatcher(app[keys.STORE], app[keys.CLOCK], config.callbacks, app[keys.SCHEMAS],
+                                      on_settled=change_settled)
+    app[keys.SCHEDULER] = Scheduler(service, app[keys.CLOCK], app[keys.DISPATCHER].wake)
+
+    async def runtime(app: web.Application) -> AsyncIterator[None]:
+        dispatcher, scheduler = app[keys.DISPATCHER], app[keys.SCHEDULER]
+        await dispatcher.start()
+        scheduler.start()
+        yield
+        await scheduler.stop()
+        await dispatcher.stop()
+        if owned_store:
+            app[keys.STORE].close()
+
+    app.cleanup_ctx.append(runtime)
+    checkout.setup_routes(app)
+    oms.setup_routes(app)
+    control.setup_routes(app)
+    return app

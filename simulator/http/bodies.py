@@ -1,0 +1,71 @@
+"""Reading request bodies: JSON parsing that says where it broke, schema validation that names
+the field, and VTEX's error code for the field where VTEX has one."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from simulator.domain.errors import BadRequest
+from simulator.schemas import Finding, SchemaRegistry
+
+FINDINGS = "moisim.findings"  # request key: the schema findings, kept for the journal
+RAW = "moisim.raw-body"
+
+
+async def read_json(request: web.Request, schemas: SchemaRegistry, schema: str, *, optional: bool = False) -> Any:
+    text = await request.text()  # over client_max_size aiohttp raises 413 itself
+    request[RAW] = text
+    if not text.strip():
+        if optional:
+            return None
+        raise BadRequest("SIM001", "Invalid JSON: the request body is empty; this route needs a JSON object")
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadRequest("SIM001", f"Invalid JSON at line {exc.lineno} column {exc.colno} (character {exc.pos}): "
+                                   f"{exc.msg}") from None
+    findings = schemas.findings(schema, body)
+    if findings:
+        request[FINDINGS] = findings
+        raise error_for(schema, findings)
+    return body
+
+
+# (schema, first path element, second-level field) -> (code, VTEX message)
+_ITEM_CODES = {"id": ("CHK0022", "Invalid id for item"), "quantity": ("CHK0023", "Invalid quantity for item"),
+               "seller": ("CHK0024", "Invalid seller for item"), "price": ("CHK0025", "Invalid price for item")}
+_TOP_CODES = {
+    "marketplaceOrderGroup": ("CHK0144", "Invalid marketplace order group"),
+    "marketplacePaymentValue": ("CHK0145", "Invalid marketplace payment value or Payment Data"),
+    "marketplaceServicesEndpoint": ("CHK0146", "Invalid marketplace services endpoint"),
+}
+
+
+def vtex_code(schema: str, finding: Finding) -> tuple[str, str]:
+    path = finding.path
+    head = path[0] if path else None
+    if schema == "place-order.request":
+        if head == "items":
+            if len(path) == 1:
+                return "ORD005", "The purchase cannot be done without items"
+            if len(path) >= 3 and path[2] in _ITEM_CODES:
+                return _ITEM_CODES[path[2]]
+        if head == "shippingData":
+            if len(path) == 1 and finding.validator == "required":
+                return "ORD045", "Shipping data is required"
+            return "ORD006", f"The {finding.where} field in the shipping attachment is invalid"
+        if head == "clientProfileData":
+            return "ORD007", f"The {finding.where} field in the client profile attachment is invalid"
+    if head in _TOP_CODES and schema in ("place-order.request", "authorization.request"):
+        return _TOP_CODES[head]
+    return "SIM002", "Invalid request body"
+
+
+def error_for(schema: str, findings: list[Finding]) -> BadRequest:
+    first = findings[0]
+    code, text = vtex_code(schema, first)
+    more = f" (and {len(findings) - 1} more problem{'s' if len(findings) > 2 else ''})" if len(findings) > 1 else ""
+    return BadRequest(code, f"{text}: {first}{more}")

@@ -1,0 +1,111 @@
+"""moisim's own control API under ``/_sim``: health, the clock, schemas, the journal, inspection."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from simulator.clock import VirtualClock, iso, parse_iso
+from simulator.domain import render
+from simulator.domain.errors import BadRequest, Conflict, NotFound
+from simulator.http import keys
+from simulator.http.bodies import read_json
+from simulator.http.middleware import ACCOUNT, allow
+from simulator.http.render import json_response
+
+
+async def health(request: web.Request) -> web.Response:
+    app = request.app
+    return json_response({"status": "ok", "clock": app[keys.CLOCK].kind, "now": iso(app[keys.CLOCK].now())})
+
+
+async def list_schemas(request: web.Request) -> web.Response:
+    return json_response({"schemas": [f"{name}.json" for name in request.app[keys.SCHEMAS].names()]})
+
+
+async def get_schema(request: web.Request) -> web.Response:
+    name = request.match_info["name"].removesuffix(".json")
+    documents = request.app[keys.SCHEMAS].documents
+    if name not in documents:
+        raise NotFound("SIM011", f"No schema {name!r}; GET /_sim/schemas lists them")
+    return json_response(documents[name])
+
+
+@allow("admin")
+async def get_clock(request: web.Request) -> web.Response:
+    clock = request.app[keys.CLOCK]
+    return json_response({"clock": clock.kind, "now": iso(clock.now())})
+
+
+@allow("admin")
+async def advance_clock(request: web.Request) -> web.Response:
+    """Move the virtual clock on; every transition that falls due is applied before the reply."""
+    app = request.app
+    body = await read_json(request, app[keys.SCHEMAS], "clock-advance.request")
+    if not isinstance(app[keys.CLOCK], VirtualClock):
+        raise Conflict("SIM010", "The clock is real; start moisim with --clock virtual to advance it")
+    fired = app[keys.SCHEDULER].advance(float(body["seconds"]))
+    app[keys.DISPATCHER].wake()
+    return json_response({"clock": "virtual", "now": iso(app[keys.CLOCK].now()), "transitions": fired})
+
+
+@allow("admin")
+async def journal(request: web.Request) -> web.Response:
+    app = request.app
+    q = request.query
+    direction = q.get("direction")
+    if direction not in (None, "in", "out"):
+        raise BadRequest("SIM008", f"Invalid query parameter direction={direction!r}: use in or out")
+    since = q.get("since")
+    if since:
+        try:
+            since = iso(parse_iso(since))
+        except ValueError:
+            raise BadRequest("SIM008", f"Invalid query parameter since={since!r}: an ISO 8601 time is expected") from None
+    try:
+        limit = int(q.get("limit", "1000"))
+        if not 1 <= limit <= 10000:
+            raise ValueError
+    except ValueError:
+        raise BadRequest("SIM008", "Invalid query parameter limit: an integer from 1 to 10000 is expected") from None
+    entries = app[keys.STORE].journal(request[ACCOUNT], order_id=q.get("orderId"), direction=direction,
+                                      kind=q.get("kind"), since=since, limit=limit)
+    return json_response({"entries": [e.to_json() for e in entries]})
+
+
+@allow("admin")
+async def inspect_order(request: web.Request) -> web.Response:
+    """The chain order, its franchise orders, the status timeline and its callbacks in one document."""
+    app = request.app
+    service = app[keys.SERVICE]
+    chain = service.chain_of(service.order(request[ACCOUNT], request.match_info["orderId"]))
+    franchises = service.franchise_orders(chain)
+    timeline = sorted(
+        ({"orderId": o.id, "from": t.from_status, "to": t.to_status, "event": t.event, "at": iso(t.at)}
+         for o in [chain, *franchises] for t in o.timeline),
+        key=lambda t: t["at"] or "")
+    deliveries = app[keys.STORE].deliveries(request[ACCOUNT], chain.id)
+    return json_response({
+        "chainOrder": render.order_json(chain, app[keys.CONFIG]),
+        "franchiseOrders": [render.order_json(f, app[keys.CONFIG]) for f in franchises],
+        "timeline": timeline,
+        "changes": chain.changes,
+        "callbacks": [{"id": d.id, "kind": d.kind, "url": d.url, "body": d.body, "state": d.state,
+                       "attempts": d.attempts, "ref": d.ref, "lastAttempt": d.outcome or None} for d in deliveries],
+    })
+
+
+@allow("admin")
+async def stock(request: web.Request) -> web.Response:
+    return json_response({"stock": request.app[keys.STORE].stock(request[ACCOUNT])})
+
+
+def setup_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/_sim/health", health, name="sim-health")
+    r.add_get("/_sim/schemas", list_schemas, name="sim-schemas")
+    r.add_get("/_sim/schemas/{name}", get_schema, name="sim-schema")
+    r.add_get("/_sim/clock", get_clock, name="sim-clock")
+    r.add_post("/_sim/clock/advance", advance_clock, name="sim-clock-advance")
+    r.add_get("/_sim/journal", journal, name="sim-journal")
+    r.add_get("/_sim/orders/{orderId}", inspect_order, name="sim-order")
+    r.add_get("/_sim/stock", stock, name="sim-stock")

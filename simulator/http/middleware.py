@@ -1,0 +1,124 @@
+"""Per-request concerns: VTEX-shaped errors, authentication and roles, the inbound journal."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from typing import Any, Awaitable, Callable
+
+from aiohttp import web
+
+from simulator.clock import iso
+from simulator.domain.errors import VtexError
+from simulator.http import keys
+from simulator.http.bodies import FINDINGS, RAW
+
+log = logging.getLogger("moisim.http")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ROLE = "moisim.role"
+ACCOUNT = "moisim.account"
+APP_KEY = "moisim.app-key"
+MAX_JOURNAL_TEXT = 64 * 1024
+
+
+def allow(*roles: str) -> Callable[[Handler], Handler]:
+    """Mark a handler with the roles that may call it (admin may call everything)."""
+
+    def mark(handler: Handler) -> Handler:
+        handler.roles = frozenset(roles) | {"admin"}  # type: ignore[attr-defined]
+        return handler
+
+    return mark
+
+
+def error_response(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message, "exception": None}}, status=status)
+
+
+_HTTP_CODES = {404: ("SIM003", "Not found"), 405: ("SIM004", "Method not allowed"),
+               413: ("SIM005", "Request body too large")}
+
+
+@web.middleware
+async def errors_and_journal(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Outermost: whatever happens, the client gets VTEX's error body and the journal a record."""
+    try:
+        response = await handler(request)
+    except VtexError as exc:
+        response = web.json_response(exc.body(), status=exc.status)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code, text = _HTTP_CODES.get(exc.status, (f"SIM{exc.status}", exc.reason))
+        if exc.status == 413:
+            limit = request.app[keys.CONFIG].max_body_bytes
+            message = f"{text}: the limit is {limit} bytes"
+        elif exc.status == 405:
+            message = f"{text}: {request.method} {request.path}"
+        else:
+            message = f"{text}: no route {request.method} {request.path}"
+        response = error_response(exc.status, code, message)
+    except Exception:
+        log.exception("unhandled error", extra={"fields": {"method": request.method, "path": request.path}})
+        response = error_response(500, "SIM500", "Internal error in moisim; the log has the details")
+    if not request.path.startswith("/_sim"):
+        _journal(request, response)
+    return response
+
+
+def _journal(request: web.Request, response: web.StreamResponse) -> None:
+    app = request.app
+    raw = request.get(RAW)
+    reply = response.body if isinstance(response, web.Response) else None
+    try:
+        entry: dict[str, Any] = {
+            "method": request.method, "path": request.path, "query": dict(request.query),
+            "appKey": request.get(APP_KEY), "role": request.get(ROLE), "status": response.status,
+            "body": _text(raw), "findings": [f.to_json() for f in request.get(FINDINGS, ())],
+            "reply": _text(reply.decode("utf-8", "replace") if isinstance(reply, bytes) else None),
+        }
+        order_id = request.match_info.get("orderId")
+        route = request.match_info.route.name if request.match_info.route else None
+        app[keys.STORE].journal_add(request.get(ACCOUNT) or app[keys.CONFIG].account, iso(app[keys.CLOCK].now()), "in",
+                                    route or "unrouted", order_id, entry)
+    except Exception:  # the journal must never break a reply
+        log.exception("could not journal a request")
+
+
+def _text(value: str | None) -> Any:
+    if value is None or value == "":
+        return None
+    if len(value) > MAX_JOURNAL_TEXT:
+        return value[:MAX_JOURNAL_TEXT] + f"... ({len(value)} characters)"
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+@web.middleware
+async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """401 without a known key pair, 403 when the key's role may not call the route."""
+    roles = getattr(request.match_info.handler, "roles", None)
+    if roles is None:  # public routes (health, schemas) and unmatched ones (404/405)
+        return await handler(request)
+    app_key = request.headers.get("X-VTEX-API-AppKey")
+    app_token = request.headers.get("X-VTEX-API-AppToken")
+    credential = request.app[keys.CREDENTIALS].get(app_key or "")
+    if credential is None or app_token is None or not _same(credential.app_token, app_token):
+        return error_response(401, "1", "Unauthorized access: send a valid X-VTEX-API-AppKey and X-VTEX-API-AppToken")
+    request[APP_KEY] = app_key
+    request[ROLE] = credential.role
+    request[ACCOUNT] = request.app[keys.CONFIG].account
+    if credential.role not in roles:
+        allowed = ", ".join(sorted(roles - {"admin"})) or "admin"
+        return error_response(403, "SIM006", f"Forbidden: the {credential.role} role may not call "
+                                             f"{request.method} {request.match_info.route.resource.canonical} "
+                                             f"(allowed: {allowed})")
+    return await handler(request)
+
+
+def _same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
