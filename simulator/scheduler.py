@@ -11,10 +11,11 @@ import asyncio
 import logging
 from typing import Callable
 
-from simulator.clock import Clock, VirtualClock
+from simulator.clock import Clock, VirtualClock, iso
 from simulator.domain.service import OrderService
 
 log = logging.getLogger("moisim.scheduler")
+VIRTUAL_NOW = "virtual-clock-now"  # store meta key: where the virtual clock was last advanced to
 
 
 class Scheduler:
@@ -44,7 +45,8 @@ class Scheduler:
         """Move a virtual clock on and apply everything that fell due, in due order."""
         if not isinstance(self.clock, VirtualClock):
             raise TypeError("only a virtual clock can be advanced")
-        self.clock.advance(seconds)
+        now = self.clock.advance(seconds)
+        self.service.store.set_meta(VIRTUAL_NOW, iso(now) or "")
         return self.fire_due()
 
     async def _run(self) -> None:

@@ -104,6 +104,7 @@ class OrderService:
                 for l, store_id in zip(lines, stores)
             ]
             chain = self._new_order(account, Kind.CHAIN, chain_id, affiliate_id, sales_channel, body, items, now)
+            self._move(chain, Event.PLACE, now, Context())  # the chain order exists before it orders from level 3
             chain.warnings = [w for l in lines for w in l["warnings"]]
             if chain.value != body["marketplacePaymentValue"]:
                 chain.warnings.append(
@@ -122,7 +123,6 @@ class OrderService:
                 self._move(franchise, Event.PLACE, now, ctx)
                 self._move(franchise, Event.ACCEPT, now, ctx)
                 self.store.save_order(franchise)
-            self._move(chain, Event.PLACE, now, Context())
             self.store.save_order(chain)
             response = render.place_order_response(chain, self.config)
             self.store.save_placement(account, affiliate_id, group, response)
@@ -497,6 +497,7 @@ class OrderService:
             raise BadRequest("SIM012", f"Order {order.id} cannot take {event} in status {order.status}")
         target = order.previous_status if move.next == PREVIOUS else move.next
         order.timeline.append(Transition(order.status, str(target), str(event), at))
+        self.store.record_transition(order.account, order.id, order.status, str(target), str(event), iso(at))
         order.status = str(target)
         order.last_change = at
         for effect in move.effects:

@@ -6,13 +6,13 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
-from simulator.clock import Clock, make_clock
+from simulator.clock import Clock, VirtualClock, make_clock, parse_iso
 from simulator.config import Config
 from simulator.domain.service import OrderService
 from simulator.http import checkout, control, keys, oms
 from simulator.http.middleware import authenticate, errors_and_journal
 from simulator.outbox.dispatcher import Dispatcher
-from simulator.scheduler import Scheduler
+from simulator.scheduler import VIRTUAL_NOW, Scheduler
 from simulator.schemas import SchemaRegistry, default_registry
 from simulator.store.sqlite import SqliteStore
 
@@ -24,15 +24,24 @@ def open_store(config: Config) -> SqliteStore:
     return store
 
 
+def restore_clock(kind: str, store: SqliteStore) -> Clock:
+    """A virtual clock resumes where the last run advanced it, so stored timers keep their meaning."""
+    clock = make_clock(kind)
+    saved = store.get_meta(VIRTUAL_NOW)
+    if isinstance(clock, VirtualClock) and saved:
+        clock.set(parse_iso(saved))
+    return clock
+
+
 def create_app(config: Config, *, clock: Clock | None = None, store: SqliteStore | None = None,
                schemas: SchemaRegistry | None = None) -> web.Application:
     app = web.Application(middlewares=[errors_and_journal, authenticate], client_max_size=config.max_body_bytes)
     app[keys.CONFIG] = config
-    app[keys.CLOCK] = clock or make_clock(config.clock)
+    owned_store = store is None
+    app[keys.STORE] = store = store or open_store(config)
+    app[keys.CLOCK] = clock or restore_clock(config.clock, store)
     app[keys.SCHEMAS] = schemas or default_registry()
     app[keys.CREDENTIALS] = {c.app_key: c for c in config.credentials}
-    owned_store = store is None
-    app[keys.STORE] = store or open_store(config)
     service = OrderService(config, app[keys.STORE], app[keys.CLOCK])
     app[keys.SERVICE] = service
 

@@ -9,15 +9,14 @@ from typing import Any
 from aiohttp import web
 
 from simulator.domain.errors import BadRequest
+from simulator.http import keys
 from simulator.schemas import Finding, SchemaRegistry
 
-FINDINGS = "moisim.findings"  # request key: the schema findings, kept for the journal
-RAW = "moisim.raw-body"
 
 
 async def read_json(request: web.Request, schemas: SchemaRegistry, schema: str, *, optional: bool = False) -> Any:
     text = await request.text()  # over client_max_size aiohttp raises 413 itself
-    request[RAW] = text
+    request[keys.RAW_BODY] = text
     if not text.strip():
         if optional:
             return None
@@ -29,7 +28,7 @@ async def read_json(request: web.Request, schemas: SchemaRegistry, schema: str, 
                                    f"{exc.msg}") from None
     findings = schemas.findings(schema, body)
     if findings:
-        request[FINDINGS] = findings
+        request[keys.FINDINGS] = findings  # kept for the journal
         raise error_for(schema, findings)
     return body
 

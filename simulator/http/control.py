@@ -79,10 +79,7 @@ async def inspect_order(request: web.Request) -> web.Response:
     service = app[keys.SERVICE]
     chain = service.chain_of(service.order(request[ACCOUNT], request.match_info["orderId"]))
     franchises = service.franchise_orders(chain)
-    timeline = sorted(
-        ({"orderId": o.id, "from": t.from_status, "to": t.to_status, "event": t.event, "at": iso(t.at)}
-         for o in [chain, *franchises] for t in o.timeline),
-        key=lambda t: t["at"] or "")
+    timeline = app[keys.STORE].transitions(request[ACCOUNT], [chain.id, *chain.franchise_ids])
     deliveries = app[keys.STORE].deliveries(request[ACCOUNT], chain.id)
     return json_response({
         "chainOrder": render.order_json(chain, app[keys.CONFIG]),

@@ -20,3 +20,10 @@ SERVICE = web.AppKey("service", OrderService)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 CREDENTIALS = web.AppKey("credentials", dict[str, Credential])
+
+# Per-request values set by the middlewares and the body reader.
+ROLE = web.RequestKey("role", str)
+ACCOUNT = web.RequestKey("account", str)
+APP_KEY = web.RequestKey("app-key", str)
+RAW_BODY = web.RequestKey("raw-body", str)
+FINDINGS = web.RequestKey("findings", list)

@@ -12,14 +12,11 @@ from aiohttp import web
 from simulator.clock import iso
 from simulator.domain.errors import VtexError
 from simulator.http import keys
-from simulator.http.bodies import FINDINGS, RAW
 
 log = logging.getLogger("moisim.http")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-ROLE = "moisim.role"
-ACCOUNT = "moisim.account"
-APP_KEY = "moisim.app-key"
+ROLE, ACCOUNT, APP_KEY = keys.ROLE, keys.ACCOUNT, keys.APP_KEY
 MAX_JOURNAL_TEXT = 64 * 1024
 
 
@@ -70,13 +67,13 @@ async def errors_and_journal(request: web.Request, handler: Handler) -> web.Stre
 
 def _journal(request: web.Request, response: web.StreamResponse) -> None:
     app = request.app
-    raw = request.get(RAW)
+    raw = request.get(keys.RAW_BODY)
     reply = response.body if isinstance(response, web.Response) else None
     try:
         entry: dict[str, Any] = {
             "method": request.method, "path": request.path, "query": dict(request.query),
             "appKey": request.get(APP_KEY), "role": request.get(ROLE), "status": response.status,
-            "body": _text(raw), "findings": [f.to_json() for f in request.get(FINDINGS, ())],
+            "body": _text(raw), "findings": [f.to_json() for f in request.get(keys.FINDINGS, ())],
             "reply": _text(reply.decode("utf-8", "replace") if isinstance(reply, bytes) else None),
         }
         order_id = request.match_info.get("orderId")

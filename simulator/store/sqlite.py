@@ -78,6 +78,17 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (state, next_attempt_at) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS outbox_order ON outbox (account, order_id);
+CREATE TABLE IF NOT EXISTS transitions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    from_status TEXT,
+    to_status TEXT NOT NULL,
+    event TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transitions_order ON transitions (account, order_id);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS journal (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     account TEXT NOT NULL,
@@ -205,6 +216,26 @@ class SqliteStore:
             (account, affiliate_id, marketplace_order_group),
         ).fetchone()
         return json.loads(row[0]) if row else None
+
+    def record_transition(self, account: str, order_id: str, from_status: str | None, to_status: str, event: str,
+                          at: str) -> None:
+        self._db.execute("INSERT INTO transitions (account, order_id, from_status, to_status, event, at)"
+                         " VALUES (?,?,?,?,?,?)", (account, order_id, from_status, to_status, event, at))
+
+    def transitions(self, account: str, order_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """Every recorded move of these orders, in the order they happened."""
+        ids = list(order_ids)
+        rows = self._db.execute(
+            f"SELECT order_id, from_status, to_status, event, at FROM transitions WHERE account=? AND order_id IN"
+            f" ({','.join('?' * len(ids))}) ORDER BY id", [account, *ids]).fetchall()
+        return [{"orderId": o, "from": f, "to": t, "event": e, "at": a} for o, f, t, e, a in rows]
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?,?)", (key, value))
 
     # --- stock -----------------------------------------------------------------------------
     def seed_stock(self, account: str, rows: Iterable[tuple[str, str, int]]) -> None:

@@ -1,0 +1,136 @@
+"""Fixtures: a moisim app on a virtual clock and an in-memory store, a marketplace stub on
+loopback, and a small client that knows the three roles' keys."""
+
+from __future__ import annotations
+
+import json as jsonlib
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from simulator.config import Config, config_from_dict
+from simulator.http import create_app, keys
+from simulator.stub import MarketplaceStub
+from tests import seeds
+
+KEYS = {
+    "marketplace": ("moisim-marketplace", "moisim-marketplace-secret"),
+    "seller": ("moisim-seller", "moisim-seller-secret"),
+    "admin": ("moisim-admin", "moisim-admin-secret"),
+}
+
+
+def headers(role: str | None) -> dict[str, str]:
+    if role is None:
+        return {}
+    key, token = KEYS[role]
+    return {"X-VTEX-API-AppKey": key, "X-VTEX-API-AppToken": token}
+
+
+class Sim:
+    """A test client for one moisim app: role-aware calls and shortcuts through the flows."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.app = client.server.app
+
+    @property
+    def store(self):  # noqa: ANN201
+        return self.app[keys.STORE]
+
+    @property
+    def service(self):  # noqa: ANN201
+        return self.app[keys.SERVICE]
+
+    @property
+    def dispatcher(self):  # noqa: ANN201
+        return self.app[keys.DISPATCHER]
+
+    async def call(self, method: str, path: str, role: str | None = "marketplace", json: Any = None,
+                   data: str | bytes | None = None, expect: int | None = None) -> tuple[int, Any]:
+        kwargs: dict[str, Any] = {"headers": headers(role)}
+        if json is not None:
+            kwargs["json"] = json
+        if data is not None:
+            kwargs["data"] = data
+        async with self.client.request(method, path, **kwargs) as resp:
+            text = await resp.text()
+            body = None
+            if text:
+                try:
+                    body = jsonlib.loads(text)
+                except ValueError:
+                    body = text
+            if expect is not None:
+                assert resp.status == expect, f"{method} {path}: {resp.status} {body}"
+            return resp.status, body
+
+    async def place(self, group: str = "externalMarketplace10", endpoint: str | None = None, expect: int = 200,
+                    **changes: Any) -> Any:
+        _, body = await self.call("PUT", "/api/checkout/pvt/orders?sc=1&affiliateId=MKP",
+                                  json=seeds.place_body(group, endpoint, **changes), expect=expect)
+        return body
+
+    async def authorize(self, order_id: str, group: str, expect: int = 200) -> Any:
+        _, body = await self.call(
+            "POST", f"/api/checkout/pvt/orders/{order_id}/receipts/marketplace-order-authorization",
+            json=seeds.authorization_body(group), expect=expect)
+        return body
+
+    async def advance(self, seconds: float) -> Any:
+        _, body = await self.call("POST", "/_sim/clock/advance", role="admin", json={"seconds": seconds}, expect=200)
+        return body
+
+    async def order(self, order_id: str) -> Any:
+        return (await self.call("GET", f"/api/oms/pvt/orders/{order_id}", expect=200))[1]
+
+    async def ready_for_handling(self, group: str = "externalMarketplace10", endpoint: str | None = None) -> str:
+        """Place, authorize and let the cancellation window pass; returns the chain order id."""
+        placed = await self.place(group, endpoint)
+        order_id = placed["orders"][0]["orderId"]
+        await self.authorize(order_id, group)
+        await self.advance(30 * 60)
+        return order_id
+
+    async def handling(self, group: str = "externalMarketplace10", endpoint: str | None = None) -> str:
+        order_id = await self.ready_for_handling(group, endpoint)
+        await self.call("POST", f"/api/oms/pvt/orders/{order_id}/start-handling", role="seller", expect=204)
+        return order_id
+
+
+def sim_config(**overrides: Any) -> Config:
+    data: dict[str, Any] = {"store": {"path": ":memory:"}, "clock": "virtual",
+                            "callbacks": {"timeout": "2s", "backoff": "1s"}}
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    return config_from_dict(data)
+
+
+SimFactory = Callable[..., Awaitable[Sim]]
+
+
+@pytest.fixture
+async def make_sim(aiohttp_client: Any) -> SimFactory:
+    async def make(config: Config | None = None, **overrides: Any) -> Sim:
+        config = config or sim_config(**overrides)
+        client = await aiohttp_client(create_app(config))
+        return Sim(client)
+
+    return make
+
+
+@pytest.fixture
+async def sim(make_sim: SimFactory) -> Sim:
+    return await make_sim()
+
+
+@pytest.fixture
+async def marketplace() -> AsyncIterator[MarketplaceStub]:
+    stub = MarketplaceStub()
+    await stub.start()
+    yield stub
+    await stub.stop()

@@ -1,0 +1,93 @@
+"""`moisim serve` as a user runs it: starts, answers, stops cleanly on Ctrl-C; refuses bad config."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(proc: subprocess.Popen, port: int, timeout: float = 15.0) -> dict:
+    """Wait for the 'moisim ready' log line: readiness is announced, not guessed with sleeps."""
+    deadline = time.monotonic() + timeout
+    assert proc.stderr is not None
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            raise AssertionError(f"moisim exited early with {proc.wait()}")
+        if "moisim ready" in line:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_sim/health", timeout=5) as resp:
+                return json.load(resp)
+    raise AssertionError("moisim did not become ready")
+
+
+def start(*args: str, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "simulator", "serve", *args], cwd=cwd, stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def test_serve_starts_answers_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    port = free_port()
+    proc = start("--port", str(port), "--db", str(tmp_path / "m.db"), "--clock", "virtual", cwd=tmp_path)
+    try:
+        health = wait_ready(proc, port)
+        assert health["status"] == "ok" and health["clock"] == "virtual"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+        rest = proc.stderr.read() if proc.stderr else ""
+        assert "Traceback" not in rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_log_lines_are_json_when_not_on_a_terminal(tmp_path: Path) -> None:
+    port = free_port()
+    proc = start("--port", str(port), "--db", ":memory:", cwd=tmp_path)
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        entry = json.loads(line)
+        assert entry["message"] == "moisim ready" and entry["url"] == f"http://127.0.0.1:{port}"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=15)
+
+
+@pytest.mark.parametrize("config,message", [
+    ("clock: sometimes\n", "clock"),
+    ("timings:\n  window-to-cancel: later\n", "timings.window-to-cancel"),
+])
+def test_bad_config_stops_before_starting(tmp_path: Path, config: str, message: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(config)
+    result = subprocess.run([sys.executable, "-m", "simulator", "serve", "--config", str(path)], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "simulator", "serve", "--port", str(port), "--db", ":memory:"],
+                                cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "cannot listen" in result.stderr and "Traceback" not in result.stderr

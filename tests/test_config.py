@@ -1,0 +1,61 @@
+"""Configuration: defaults that work, and a message naming the key (and line) for every mistake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from simulator.config import ConfigError, load_config
+
+
+def write(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "moisim.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_defaults_hold_what_the_seed_needs() -> None:
+    config = load_config()
+    assert config.affiliates == {"MKP": "1"}
+    assert config.catalog["8"].price == 12 and config.catalog["36"].price == 120
+    assert {s.id for s in config.slas.values()} == {"Normal", "Retirada (14b25e5)"}
+    assert config.timings.window_to_cancel == 1800
+    assert {c.role for c in config.credentials} == {"marketplace", "seller", "admin"}
+    assert all(s.initial_stock("8") == 1_000_000 for s in config.franchise_stores)
+
+
+def test_a_file_overrides_only_what_it_names(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "timings:\n  window-to-cancel: 5m\nserver:\n  port: 9999\n"))
+    assert config.timings.window_to_cancel == 300
+    assert config.timings.authorization_timeout == 30 * 86400
+    assert config.port == 9999 and config.host == "127.0.0.1"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("timings:\n  window-to-cancel: soon\n", ":2: timings.window-to-cancel"),
+    ("server:\n  port: 70000\n", ":2: server.port"),
+    ("colck: virtual\n", "colck"),
+    ("clock: sometimes\n", ":1: clock"),
+    ("credentials:\n  - app-key: a\n    role: marketplace\n", "credentials[0].app-token: is required"),
+    ("callbacks:\n  invoice: /x/{nope}\n", "callbacks.invoice: unknown placeholder"),
+    ("franchise-stores:\n  - id: a\n    affiliate-id: A\n    slas: [Express]\n", "franchise-stores[0].slas[0]: SLA 'Express'"),
+    ("affiliates:\n  - {id: MKP, sales-channel: 1}\n  - {id: MKP, sales-channel: 2}\n", ":3: affiliates[1].id"),
+    ("- just\n- a list\n", "must hold a mapping"),
+    ("timings: [\n", "invalid YAML"),
+])
+def test_every_mistake_names_its_key(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text))
+    assert expected in str(caught.value)
+
+
+def test_all_mistakes_are_reported_at_once(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, "clock: x\nserver:\n  port: -1\n"))
+    assert len(caught.value.problems) == 2
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(str(tmp_path / "nope.yaml"))

@@ -1,0 +1,50 @@
+"""Orders, stock, timers and the virtual clock survive a restart of the app on the same file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests import seeds
+from tests.conftest import sim_config
+
+
+async def test_everything_survives_a_restart(make_sim, tmp_path: Path) -> None:
+    config = sim_config(store={"path": str(tmp_path / "moisim.db")})
+    first = await make_sim(config)
+    await first.place()
+    await first.authorize(seeds.SEED_ORDER_ID, "externalMarketplace10")
+    await first.advance(600)
+    await first.client.close()
+
+    second = await make_sim(config)
+    chain = await second.order(seeds.SEED_ORDER_ID)
+    assert chain["status"] == "payment-approved"
+    reserved = {(s["storeId"], s["sku"]): s["reserved"] for s in second.store.stock("moisim")}
+    assert reserved[("franquia-centro", "8")] == 1  # not re-seeded over the reservation
+    # The virtual clock resumed where it was: 20 more minutes close the 30-minute window.
+    result = await second.advance(20 * 60)
+    assert result["transitions"] == 1
+    assert (await second.order("FRC-" + seeds.SEED_ORDER_ID))["status"] == "ready-for-handling"
+    status, body = await second.call("PUT", "/api/checkout/pvt/orders?sc=1&affiliateId=MKP", json=seeds.place_body())
+    assert body["error"]["code"] == "FMT009"
+
+
+async def test_a_failed_placement_leaves_nothing_behind(make_sim, monkeypatch) -> None:
+    sim = await make_sim()
+    calls = {"n": 0}
+    original = sim.store.save_placement
+
+    def crash(*args, **kwargs):
+        calls["n"] += 1
+        raise RuntimeError("simulated crash in the middle of a placement")
+
+    monkeypatch.setattr(sim.store, "save_placement", crash)
+    status, body = await sim.call("PUT", "/api/checkout/pvt/orders?sc=1&affiliateId=MKP", json=seeds.place_body())
+    assert (status, body["error"]["code"]) == (500, "SIM500")
+    assert "Traceback" not in str(body)
+    assert calls["n"] == 1
+    assert sim.store.list_orders("moisim")[1] == 0
+    assert sim.store.get_order("moisim", "FRC-" + seeds.SEED_ORDER_ID) is None
+    assert sum(s["reserved"] for s in sim.store.stock("moisim")) == 0
+    monkeypatch.setattr(sim.store, "save_placement", original)
+    await sim.place()

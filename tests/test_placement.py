@@ -1,0 +1,260 @@
+"""Placing chain orders: the seed's example, the shape of the answer, and every way to get it wrong."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from simulator.schemas import default_registry
+from tests import seeds
+from tests.conftest import Sim, headers
+
+PLACE = "/api/checkout/pvt/orders?sc=1&affiliateId=MKP"
+
+
+async def test_seed_example_unchanged_is_placed(sim: Sim) -> None:
+    status, body = await sim.call("PUT", PLACE, data=seeds.PLACE_ORDER_TEXT)
+    assert status == 200, body
+    assert default_registry().findings("place-order.response", body) == []
+    order = body["orders"][0]
+    assert order["orderId"] == seeds.SEED_ORDER_ID
+    assert order["orderGroup"] == "MKP-externalMarketplace10"
+    assert order["state"] == "waiting-for-mkt-authorization"
+    assert order["value"] == 132
+    assert [i["id"] for i in order["items"]] == ["8", "36"]
+    assert body["orderForm"] is None
+
+
+async def test_placement_creates_chain_and_franchise_orders_and_reserves_stock(sim: Sim) -> None:
+    await sim.place()
+    chain = await sim.order(seeds.SEED_ORDER_ID)
+    assert chain["origin"] == "Chain"
+    assert chain["marketplaceOrderId"] == "externalMarketplace10"
+    assert chain["marketplaceServicesEndpoint"] == "http://service.externalmarketplace.com/api/orders?parameter=value"
+    # The pickup SLA exists only at franquia-centro, which also has SKU 36: one franchise order.
+    assert chain["franchiseOrderIds"] == ["FRC-MKP-externalMarketplace10-01"]
+    franchise = await sim.order("FRC-MKP-externalMarketplace10-01")
+    assert franchise["status"] == "waiting-ffmt-authorization"
+    assert franchise["origin"] == "Fulfillment"
+    stock = {(s["storeId"], s["sku"]): s for s in sim.store.stock("moisim")}
+    assert stock[("franquia-centro", "8")]["reserved"] == 1
+    assert stock[("franquia-centro", "36")]["reserved"] == 1
+    assert stock[("franquia-norte", "8")]["reserved"] == 0
+
+
+async def test_payment_value_mismatch_is_accepted_with_a_warning(sim: Sim) -> None:
+    await sim.place()
+    chain = await sim.order(seeds.SEED_ORDER_ID)
+    assert chain["marketplacePaymentValue"] == 1550
+    assert any("1550" in w and "132" in w for w in chain["warnings"])
+
+
+async def test_items_split_across_franchise_stores_when_no_store_has_everything(make_sim) -> None:
+    sim = await make_sim(**{"franchise-stores": [
+        {"id": "a", "affiliate-id": "FRA", "slas": ["Normal", "Retirada (14b25e5)"], "stock": {"default": 0, "8": 5}},
+        {"id": "b", "affiliate-id": "FRB", "slas": ["Normal"], "stock": {"default": 10}},
+    ]})
+    await sim.place()
+    chain = await sim.order(seeds.SEED_ORDER_ID)
+    assert chain["franchiseOrderIds"] == ["FRA-MKP-externalMarketplace10-01", "FRB-MKP-externalMarketplace10-01"]
+    assert [i["id"] for i in (await sim.order("FRA-MKP-externalMarketplace10-01"))["items"]] == ["8"]
+    assert [i["id"] for i in (await sim.order("FRB-MKP-externalMarketplace10-01"))["items"]] == ["36"]
+
+
+async def test_lower_case_affiliateid_is_accepted(sim: Sim) -> None:
+    status, body = await sim.call("PUT", "/api/checkout/pvt/orders?affiliateid=MKP&sc=1", json=seeds.place_body())
+    assert status == 200, body
+
+
+async def test_duplicate_placement_is_refused_with_fmt009(sim: Sim) -> None:
+    await sim.place()
+    status, body = await sim.call("PUT", PLACE, json=seeds.place_body())
+    assert status == 400
+    assert body["error"]["code"] == "FMT009"
+    assert "externalMarketplace10" in body["error"]["message"]
+
+
+async def test_duplicate_placement_replays_when_configured(make_sim) -> None:
+    sim = await make_sim(placement={"duplicates": "replay"})
+    first = await sim.place()
+    second = await sim.place()
+    assert second == first
+    assert sum(1 for s in sim.store.stock("moisim") if s["reserved"]) == 2  # reserved once, not twice
+
+
+async def test_racing_identical_placements_create_one_order(sim: Sim) -> None:
+    results = await asyncio.gather(*(sim.call("PUT", PLACE, json=seeds.place_body()) for _ in range(8)))
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [200] + [400] * 7
+    orders, total = sim.store.list_orders("moisim")
+    assert total == 1
+    reserved = {(s["storeId"], s["sku"]): s["reserved"] for s in sim.store.stock("moisim")}
+    assert reserved[("franquia-centro", "8")] == 1
+
+
+async def test_replacing_a_canceled_order_is_fmt0060(sim: Sim) -> None:
+    await sim.place()
+    await sim.call("POST", f"/api/oms/pvt/orders/{seeds.SEED_ORDER_ID}/cancel", json={"reason": "x"}, expect=200)
+    status, body = await sim.call("PUT", PLACE, json=seeds.place_body())
+    assert (status, body["error"]["code"]) == (400, "FMT0060")
+
+
+def _mutated(**changes) -> dict:
+    body = seeds.place_body()
+    for path, value in changes.items():
+        target = body
+        parts = path.split(".")
+        for part in parts[:-1]:
+            target = target[int(part)] if part.isdigit() else target[part]
+        last = parts[-1]
+        if value is _DELETE:
+            del target[int(last) if last.isdigit() else last]
+        elif last.isdigit():
+            target[int(last)] = value
+        else:
+            target[last] = value
+    return body
+
+
+_DELETE = object()
+
+BAD_BODIES = [
+    ("no items", {"items": []}, "ORD005", "items"),
+    ("items missing", {"items": _DELETE}, "ORD005", "items"),
+    ("item id not a string", {"items.0.id": 8}, "CHK0022", "items[0].id"),
+    ("quantity zero", {"items.0.quantity": 0}, "CHK0023", "items[0].quantity"),
+    ("quantity absurd", {"items.1.quantity": 10**30}, "CHK0023", "items[1].quantity"),
+    ("quantity a string", {"items.0.quantity": "1"}, "CHK0023", "items[0].quantity"),
+    ("seller missing", {"items.0.seller": _DELETE}, "CHK0024", "items[0].seller"),
+    ("negative price", {"items.0.price": -1}, "CHK0025", "items[0].price"),
+    ("shipping data missing", {"shippingData": _DELETE}, "ORD045", "shippingData"),
+    ("logistics missing", {"shippingData.logisticsInfo": _DELETE}, "ORD006", "shippingData.logisticsInfo"),
+    ("bad channel", {"shippingData.logisticsInfo.0.selectedDeliveryChannel": "drone"}, "ORD006",
+     "shippingData.logisticsInfo[0].selectedDeliveryChannel"),
+    ("email missing", {"clientProfileData.email": _DELETE}, "ORD007", "clientProfileData.email"),
+    ("email nonsense", {"clientProfileData.email": "not-an-email"}, "ORD007", "clientProfileData.email"),
+    ("order group missing", {"marketplaceOrderGroup": _DELETE}, "CHK0144", "marketplaceOrderGroup"),
+    ("order group with a slash", {"marketplaceOrderGroup": "a/b"}, "CHK0144", "marketplaceOrderGroup"),
+    ("payment value text", {"marketplacePaymentValue": "1550"}, "CHK0145", "marketplacePaymentValue"),
+    ("endpoint not a URL", {"marketplaceServicesEndpoint": "service.example.com"}, "CHK0146", "marketplaceServicesEndpoint"),
+    ("endpoint ftp", {"marketplaceServicesEndpoint": "ftp://h/x"}, "CHK0146", "marketplaceServicesEndpoint"),
+]
+
+
+@pytest.mark.parametrize("name,changes,code,field", BAD_BODIES, ids=[b[0] for b in BAD_BODIES])
+async def test_invalid_bodies_name_the_field(sim: Sim, name, changes, code, field) -> None:
+    status, body = await sim.call("PUT", PLACE, json=_mutated(**changes))
+    assert status == 400, body
+    assert body["error"]["code"] == code
+    assert field in body["error"]["message"]
+    assert body["error"]["exception"] is None
+    assert sim.store.list_orders("moisim")[1] == 0
+
+
+BUSINESS_ERRORS = [
+    ("unknown SKU", {"items.0.id": "424242"}, "ORD027", "424242"),
+    ("wrong seller", {"items.0.seller": "2"}, "CHK0024", "items[0].seller"),
+    ("unknown SLA", {"shippingData.logisticsInfo.1.selectedSla": "Expressa"}, "FMT010", "Expressa"),
+    ("channel does not fit the SLA", {"shippingData.logisticsInfo.1.selectedDeliveryChannel": "pickup-in-point"},
+     "FMT010", "Normal"),
+    ("itemIndex out of range", {"shippingData.logisticsInfo.1.itemIndex": 7}, "ORD006", "itemIndex"),
+    ("item without logistics", {"shippingData.logisticsInfo.1.itemIndex": 0}, "ORD006", "already"),
+]
+
+
+@pytest.mark.parametrize("name,changes,code,text", BUSINESS_ERRORS, ids=[b[0] for b in BUSINESS_ERRORS])
+async def test_business_errors(sim: Sim, name, changes, code, text) -> None:
+    status, body = await sim.call("PUT", PLACE, json=_mutated(**changes))
+    assert (status, body["error"]["code"]) == (400, code), body
+    assert text in body["error"]["message"]
+    assert sim.store.list_orders("moisim")[1] == 0
+
+
+async def test_item_with_no_logistics_entry_is_fmt004(sim: Sim) -> None:
+    body = seeds.place_body()
+    body["shippingData"]["logisticsInfo"].pop()
+    status, reply = await sim.call("PUT", PLACE, json=body)
+    assert (status, reply["error"]["code"]) == (400, "FMT004")
+    assert "1(36)" in reply["error"]["message"]
+
+
+async def test_scarce_sku_runs_out_and_nothing_is_reserved(sim: Sim) -> None:
+    body = seeds.place_body("scarce-1")
+    body["items"] = [{"id": "999", "quantity": 3, "seller": "1", "price": 99900}]
+    body["shippingData"]["logisticsInfo"] = [{"itemIndex": 0, "selectedSla": "Normal", "price": 0}]
+    status, reply = await sim.call("PUT", PLACE, json=body)
+    assert status == 200, reply
+    body["marketplaceOrderGroup"] = "scarce-2"
+    body["items"][0]["quantity"] = 1
+    status, reply = await sim.call("PUT", PLACE, json=body)
+    assert (status, reply["error"]["code"]) == (400, "ORD027")
+    assert "0 free" in reply["error"]["message"]
+    available = {(s["storeId"], s["sku"]): s["available"] for s in sim.store.stock("moisim")}
+    assert available[("franquia-centro", "999")] == 0
+
+
+@pytest.mark.parametrize("query,code", [
+    ("sc=1", "CHK0120"), ("sc=1&affiliateId=XYZ", "CHK0120"), ("affiliateId=MKP", "CHK0161"),
+    ("sc=2&affiliateId=MKP", "CHK0161"),
+])
+async def test_affiliate_and_sales_channel_are_checked(sim: Sim, query: str, code: str) -> None:
+    status, body = await sim.call("PUT", f"/api/checkout/pvt/orders?{query}", json=seeds.place_body())
+    assert (status, body["error"]["code"]) == (400, code)
+
+
+@pytest.mark.parametrize("text,where", [
+    ('{"items": [', "line 1 column 12"),
+    ("{'items': []}", "line 1 column 2"),
+    ("", "empty"),
+    ("[1, 2", "line 1"),
+])
+async def test_invalid_json_says_where_it_broke(sim: Sim, text: str, where: str) -> None:
+    status, body = await sim.call("PUT", PLACE, data=text)
+    assert (status, body["error"]["code"]) == (400, "SIM001")
+    assert where in body["error"]["message"]
+
+
+@pytest.mark.parametrize("payload", ["[]", "null", "42", '"text"', "true"])
+async def test_json_that_is_not_an_object_is_a_400(sim: Sim, payload: str) -> None:
+    status, body = await sim.call("PUT", PLACE, data=payload)
+    assert status == 400
+    assert body["error"]["code"] in ("SIM002", "ORD005")
+
+
+async def test_body_over_one_mebibyte_is_413(sim: Sim) -> None:
+    padding = "x" * (1024 * 1024 + 10)
+    status, body = await sim.call("PUT", PLACE, data=json.dumps({"pad": padding}))
+    assert (status, body["error"]["code"]) == (413, "SIM005")
+
+
+async def test_missing_or_wrong_keys_are_401(sim: Sim) -> None:
+    status, body = await sim.call("PUT", PLACE, role=None, json=seeds.place_body())
+    assert (status, body["error"]["code"]) == (401, "1")
+    async with sim.client.put(PLACE, json=seeds.place_body(), headers={
+            "X-VTEX-API-AppKey": "moisim-marketplace", "X-VTEX-API-AppToken": "wrong"}) as resp:
+        assert resp.status == 401
+        assert "wrong" not in await resp.text()
+
+
+async def test_seller_keys_may_not_place_orders(sim: Sim) -> None:
+    status, body = await sim.call("PUT", PLACE, role="seller", json=seeds.place_body())
+    assert (status, body["error"]["code"]) == (403, "SIM006")
+    assert "seller role" in body["error"]["message"]
+
+
+async def test_unknown_route_and_wrong_method_are_vtex_shaped(sim: Sim) -> None:
+    status, body = await sim.call("GET", "/api/checkout/pvt/nothing-here")
+    assert (status, body["error"]["code"]) == (404, "SIM003")
+    status, body = await sim.call("DELETE", "/api/checkout/pvt/orders")
+    assert (status, body["error"]["code"]) == (405, "SIM004")
+
+
+async def test_app_tokens_never_reach_the_journal(sim: Sim) -> None:
+    await sim.place()
+    _, journal = await sim.call("GET", "/_sim/journal", role="admin", expect=200)
+    text = json.dumps(journal)
+    assert "moisim-marketplace-secret" not in text
+    assert journal["entries"][0]["appKey"] == "moisim-marketplace"
+    assert headers("marketplace")["X-VTEX-API-AppToken"] not in text

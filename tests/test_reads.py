@@ -1,0 +1,98 @@
+"""Reading orders: one order, the list with paging and filters, an order group."""
+
+from __future__ import annotations
+
+import pytest
+
+from simulator.schemas import default_registry
+from tests import seeds
+from tests.conftest import Sim
+
+
+async def test_order_has_vtex_shape(sim: Sim) -> None:
+    await sim.place()
+    order = await sim.order(seeds.SEED_ORDER_ID)
+    assert default_registry().findings("order", order) == []
+    for field in ("packageAttachment", "changesAttachment", "cancellationData", "creationDate", "lastChange",
+                  "authorizedDate", "invoicedDate", "sellers", "shippingData", "totals", "value"):
+        assert field in order
+    assert order["totals"][0] == {"id": "Items", "name": "Total dos Itens", "value": 132}
+    assert order["shippingData"]["logisticsInfo"][0]["selectedDeliveryChannel"] == "pickup-in-point"
+    assert order["shippingData"]["logisticsInfo"][0]["pickupPointId"] == "14b25e5"
+    assert order["sequence"].isdigit()
+
+
+async def test_list_pages_and_filters_by_status(sim: Sim) -> None:
+    for n in range(5):
+        await sim.place(f"list-{n}")
+    await sim.authorize("MKP-list-1-01", "list-1")
+    await sim.authorize("MKP-list-3-01", "list-3")
+    status, body = await sim.call("GET", "/api/oms/pvt/orders?per_page=2&page=1")
+    assert status == 200
+    assert default_registry().findings("order-list", body) == []
+    assert body["paging"] == {"total": 5, "pages": 3, "currentPage": 1, "perPage": 2}
+    assert len(body["list"]) == 2
+    _, body = await sim.call("GET", "/api/oms/pvt/orders?per_page=2&page=3")
+    assert len(body["list"]) == 1
+    _, body = await sim.call("GET", "/api/oms/pvt/orders?f_status=payment-approved&orderBy=orderId,asc")
+    assert [o["orderId"] for o in body["list"]] == ["MKP-list-1-01", "MKP-list-3-01"]
+    assert all(o["items"] is None for o in body["list"])
+    _, body = await sim.call("GET", "/api/oms/pvt/orders?f_status=payment-approved,waiting-for-mkt-authorization")
+    assert body["paging"]["total"] == 5
+
+
+async def test_list_filters_by_creation_date(sim: Sim) -> None:
+    await sim.place("early")
+    await sim.advance(3600)
+    await sim.place("late")
+    _, clock = await sim.call("GET", "/_sim/clock", role="admin")
+    from simulator.clock import iso, parse_iso
+    from datetime import timedelta
+
+    since = iso(parse_iso(clock["now"]) - timedelta(minutes=1))
+    until = iso(parse_iso(clock["now"]) + timedelta(minutes=1))
+    _, body = await sim.call("GET", f"/api/oms/pvt/orders?f_creationDate=creationDate:[{since} TO {until}]")
+    assert [o["orderId"] for o in body["list"]] == ["MKP-late-01"]
+
+
+@pytest.mark.parametrize("query,name", [
+    ("page=0", "page"), ("page=31", "page"), ("per_page=101", "per_page"), ("per_page=abc", "per_page"),
+    ("orderBy=value,sideways", "orderBy"), ("f_creationDate=yesterday", "f_creationDate"),
+    ("f_creationDate=creationDate:[x TO y]", "f_creationDate"),
+])
+async def test_bad_list_parameters_are_named(sim: Sim, query: str, name: str) -> None:
+    status, body = await sim.call("GET", f"/api/oms/pvt/orders?{query}")
+    assert (status, body["error"]["code"]) == (400, "SIM008")
+    assert name in body["error"]["message"]
+
+
+async def test_order_group_lists_the_chain_orders(sim: Sim) -> None:
+    await sim.place()
+    status, body = await sim.call("GET", "/api/oms/pvt/orders/order-group/MKP-externalMarketplace10")
+    assert status == 200
+    assert default_registry().findings("order-group", body) == []
+    assert [o["orderId"] for o in body] == [seeds.SEED_ORDER_ID]
+    status, body = await sim.call("GET", "/api/oms/pvt/orders/order-group/nothing")
+    assert (status, body["error"]["code"]) == (404, "CHK0199")
+
+
+async def test_sellers_read_too_and_strangers_do_not(sim: Sim) -> None:
+    await sim.place()
+    await sim.call("GET", f"/api/oms/pvt/orders/{seeds.SEED_ORDER_ID}", role="seller", expect=200)
+    await sim.call("GET", f"/api/oms/pvt/orders/{seeds.SEED_ORDER_ID}", role=None, expect=401)
+
+
+async def test_schemas_are_served(sim: Sim) -> None:
+    _, listing = await sim.call("GET", "/_sim/schemas", role=None, expect=200)
+    assert "place-order.request.json" in listing["schemas"]
+    _, schema = await sim.call("GET", "/_sim/schemas/place-order.request", role=None, expect=200)
+    assert schema["$id"] == "https://moisim.dev/schemas/place-order.request.json"
+    _, same = await sim.call("GET", "/_sim/schemas/place-order.request.json", role=None, expect=200)
+    assert same == schema
+    status, body = await sim.call("GET", "/_sim/schemas/nope", role=None)
+    assert (status, body["error"]["code"]) == (404, "SIM011")
+
+
+async def test_health_needs_no_keys(sim: Sim) -> None:
+    _, body = await sim.call("GET", "/_sim/health", role=None, expect=200)
+    assert body["status"] == "ok" and body["clock"] == "virtual"
