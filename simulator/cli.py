@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import signal
 import sys
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from simulator import __version__
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from simulator.config import Config
 
 log = logging.getLogger("moisim")
 
@@ -76,21 +83,35 @@ def serve(args: argparse.Namespace) -> int:
         print(f"moisim: cannot start: {exc}", file=sys.stderr)
         return 2
 
-    async def announce(app: web.Application) -> None:
-        log.info("moisim ready", extra={"fields": {
-            "url": f"http://{config.host}:{config.port}", "clock": config.clock, "db": config.store_path,
-            "account": config.account}})
-
-    app.on_startup.append(announce)
     try:
-        web.run_app(app, host=config.host, port=config.port, print=None, access_log=None,
-                    handle_signals=True, shutdown_timeout=5)
+        asyncio.run(_serve(app, config))
     except OSError as exc:
         print(f"moisim: cannot listen on {config.host}:{config.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        pass
     return 0
+
+
+async def _serve(app: "web.Application", config: "Config") -> None:
+    """Listen, announce readiness (only once the socket accepts), run until SIGINT or SIGTERM."""
+    from aiohttp import web
+
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, config.host, config.port, shutdown_timeout=5)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1] if site._server else config.port  # type: ignore[union-attr]
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        log.info("moisim ready", extra={"fields": {
+            "url": f"http://{config.host}:{port}", "clock": config.clock, "db": config.store_path,
+            "account": config.account}})
+        await stop.wait()
+        log.info("moisim stopping")
+    finally:
+        await runner.cleanup()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -85,11 +85,14 @@ class MarketplaceStub:
     def calls_of(self, kind: str) -> list[Call]:
         return [c for c in self.calls if c.kind == kind]
 
-    async def wait_for(self, count: int, kind: str | None = None, timeout: float = 10.0) -> list[Call]:
-        """Wait until ``count`` calls (of ``kind``) have been answered; event-driven, no polling."""
+    async def wait_for(self, count: int, kind: str | None = None, timeout: float = 10.0,
+                       answered: bool = True) -> list[Call]:
+        """Wait until ``count`` calls (of ``kind``) have arrived and, unless ``answered`` is false,
+        been answered; event-driven, no polling."""
 
         def enough() -> bool:
-            return len(self.calls_of(kind) if kind else self.calls) >= count and all(c.status for c in self.calls)
+            calls = self.calls_of(kind) if kind else self.calls
+            return len(calls) >= count and (not answered or all(c.status for c in calls))
 
         async with asyncio.timeout(timeout):
             async with self._changed:
@@ -122,6 +125,8 @@ class MarketplaceStub:
         call = Call(kind, request.method, request.path, dict(request.query), str(request.url), body,
                     {k: v for k, v in request.headers.items() if k.lower().startswith(("x-moisim", "content-type"))})
         self.calls.append(call)
+        async with self._changed:
+            self._changed.notify_all()
         script = self._scripts.get(kind)
         reply = script.popleft() if script else self.defects.get(kind, Reply())
         try:

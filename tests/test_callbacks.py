@@ -1,0 +1,296 @@
+"""Callbacks to the marketplace: URLs, bodies, retries, ordering, verdicts and the journal."""
+
+from __future__ import annotations
+
+import pytest
+
+from simulator.stub import MarketplaceStub, Reply
+from tests import seeds
+from tests.conftest import Sim, sim_config
+
+ORDER = seeds.SEED_ORDER_ID
+GROUP = "externalMarketplace10"
+
+
+def endpoint(stub: MarketplaceStub) -> str:
+    return f"{stub.url}/api/orders?parameter=value"  # a path and a query string, as in the seed
+
+
+async def invoice(sim: Sim, body: dict, order: str = ORDER, expect: int = 200):
+    return (await sim.call("POST", f"/api/oms/pvt/orders/{order}/invoice", role="seller", json=body, expect=expect))[1]
+
+
+async def test_full_invoice_reaches_the_marketplace_at_the_seed_url(sim: Sim, marketplace: MarketplaceStub) -> None:
+    await sim.handling(endpoint=endpoint(marketplace))
+    receipt = await invoice(sim, seeds.invoice_body("7999972", "132"))
+    assert set(receipt) == {"date", "orderId", "receipt"} and receipt["orderId"] == ORDER
+    [call] = await marketplace.wait_for(1, "invoice")
+    assert call.path == f"/api/orders/api/oms/pvt/orders/{GROUP}/invoice"
+    assert call.query == {"parameter": "value"}
+    assert call.body == {
+        "type": "Output", "invoiceNumber": "7999972", "invoiceValue": 132, "issuanceDate": "2019-02-07T02:00:00.000Z",
+        "invoiceUrl": "http://www.invoiceu.rl", "invoiceKey": "799", "trackingNumber": "", "trackingUrl": "",
+        "courier": "", "items": [{"id": "8", "price": 12, "quantity": 1}, {"id": "36", "price": 120, "quantity": 1}]}
+    order = await sim.order(ORDER)
+    assert order["status"] == "invoiced" and order["invoicedDate"]
+    assert order["packageAttachment"]["packages"][0]["invoiceValue"] == 132
+    assert (await sim.order("FRC-" + ORDER))["status"] == "invoiced"
+    await sim.dispatcher.drain()
+    [delivery] = sim.store.deliveries("moisim", ORDER)
+    assert delivery.state == "delivered" and delivery.attempts == 1
+    assert delivery.outcome["replyConforms"] is True
+    stock = {(s["storeId"], s["sku"]): s for s in sim.store.stock("moisim")}
+    assert stock[("franquia-centro", "8")]["quantity"] == 999_999 and stock[("franquia-centro", "8")]["reserved"] == 0
+
+
+@pytest.mark.parametrize("preset,path", [
+    ("pub", f"/api/orders/api/oms/pub/orders/{GROUP}/invoice"),
+    ("vtex-protocol", f"/api/orders/pvt/orders/{GROUP}/invoice"),
+    ("/custom/{orderId}/nf", f"/api/orders/custom/{ORDER}/nf"),
+])
+async def test_invoice_url_presets(make_sim, marketplace: MarketplaceStub, preset: str, path: str) -> None:
+    sim = await make_sim(callbacks={"invoice": preset})
+    await sim.handling(endpoint=endpoint(marketplace))
+    await invoice(sim, seeds.invoice_body())
+    [call] = await marketplace.wait_for(1)
+    assert call.path == path and call.query == {"parameter": "value"}
+
+
+async def test_partial_invoices_add_up(sim: Sim, marketplace: MarketplaceStub) -> None:
+    await sim.handling(endpoint=endpoint(marketplace))
+    await invoice(sim, seeds.invoice_body("nf-1", 12, items=[{"id": "8", "price": 12, "quantity": 1}]))
+    assert (await sim.order(ORDER))["status"] == "payment-approved"
+    await invoice(sim, seeds.invoice_body("nf-2", "120", items=[{"id": "36", "price": 120, "quantity": 1}]))
+    assert (await sim.order(ORDER))["status"] == "invoiced"
+    calls = await marketplace.wait_for(2, "invoice")
+    assert [c.body["invoiceNumber"] for c in calls] == ["nf-1", "nf-2"]
+    status, body = await sim.call("POST", f"/api/oms/pvt/orders/{ORDER}/invoice", role="seller",
+                                  json=seeds.invoice_body("nf-3", 5))
+    assert (status, body["error"]["code"]) == (400, "ORD039")
+
+
+async def test_a_repeated_invoice_is_recorded_once_and_sent_again(sim: Sim, marketplace: MarketplaceStub) -> None:
+    await sim.handling(endpoint=endpoint(marketplace))
+    first = await invoice(sim, seeds.invoice_body("nf-1", 12))
+    second = await invoice(sim, seeds.invoice_body("nf-1", 12))
+    assert first["receipt"] != second["receipt"]
+    order = await sim.order(ORDER)
+    assert len(order["packageAttachment"]["packages"]) == 1
+    assert order["packageAttachment"]["packages"][0]["receipt"] == second["receipt"]
+    calls = await marketplace.wait_for(2, "invoice")
+    assert calls[0].body == calls[1].body
+
+
+async def test_tracking_is_recorded_and_resent(sim: Sim, marketplace: MarketplaceStub) -> None:
+    await sim.handling(endpoint=endpoint(marketplace))
+    await invoice(sim, seeds.invoice_body())
+    _, receipt = await sim.call("PATCH", f"/api/oms/pvt/orders/{ORDER}/invoice/7999972", role="seller", json={
+        "trackingNumber": "9997LUX", "trackingUrl": "http://www.trackingu.rl", "courier": "All postal codes",
+        "dispatchedDate": "2019-02-08T10:00:00Z"}, expect=200)
+    assert receipt["orderId"] == ORDER
+    calls = await marketplace.wait_for(2, "invoice")
+    assert calls[1].body["trackingNumber"] == "9997LUX"
+    assert calls[1].body["courier"] == "All postal codes"
+    assert calls[1].body["invoiceNumber"] == "7999972"
+    package = (await sim.order(ORDER))["packageAttachment"]["packages"][0]
+    assert package["trackingUrl"] == "http://www.trackingu.rl"
+    status, body = await sim.call("PATCH", f"/api/oms/pvt/orders/{ORDER}/invoice/nope", role="seller",
+                                  json={"trackingNumber": "x"})
+    assert (status, body["error"]["code"]) == (404, "ORD038")
+    status, body = await sim.call("PATCH", f"/api/oms/pvt/orders/{ORDER}/invoice/7999972", role="seller", json={})
+    assert status == 400 and "trackingNumber" in body["error"]["message"]
+
+
+async def test_return_invoices_only_after_invoicing(sim: Sim, marketplace: MarketplaceStub) -> None:
+    await sim.handling(endpoint=endpoint(marketplace))
+    status, body = await sim.call("POST", f"/api/oms/pvt/orders/{ORDER}/invoice", role="seller",
+                                  json=seeds.invoice_body("ret-1", 12, kind="Input"))
+    assert (status, body["error"]["code"]) == (400, "ORD039")
+    await invoice(sim, seeds.invoice_body())
+    await invoice(sim, seeds.invoice_body("ret-1", 12, kind="Input"))
+    calls = await marketplace.wait_for(2, "invoice")
+    assert calls[1].body["type"] == "Input"
+    assert (await sim.order(ORDER))["status"] == "invoiced"
+
+
+@pytest.mark.parametrize("changes,field", [
+    ({"invoiceValue": 0}, "invoiceValue"), ({"invoiceValue": "12.5"}, "invoiceValue"), ({"type": "Gift"}, "type"),
+    ({"invoiceNumber": "a b"}, "invoiceNumber"), ({"items": []}, "items"),
+])
+async def test_bad_invoices_name_the_field(sim: Sim, changes: dict, field: str) -> None:
+    await sim.handling()
+    status, body = await sim.call("POST", f"/api/oms/pvt/orders/{ORDER}/invoice", role="seller",
+                                  json=seeds.invoice_body(**changes) if "invoiceNumber" not in changes else
+                                  {**seeds.invoice_body(), **changes})
+    assert status == 400 and field in body["error"]["message"]
+
+
+async def test_invoice_before_the_window_closes_is_refused(sim: Sim) -> None:
+    await sim.place()
+    await sim.authorize(ORDER, GROUP)
+    status, body = await sim.call("POST", f"/api/oms/pvt/orders/{ORDER}/invoice", role="seller",
+                                  json=seeds.invoice_body())
+    assert (status, body["error"]["code"]) == (400, "ORD039")
+    assert "window-to-cancel" in body["error"]["message"]
+
+
+async def test_marketplace_keys_may_not_invoice(sim: Sim) -> None:
+    await sim.handling()
+    status, _ = await sim.call("POST", f"/api/oms/pvt/orders/{ORDER}/invoice", json=seeds.invoice_body())
+    assert status == 403
+
+
+# --- retries and faults -------------------------------------------------------------------------
+async def test_5xx_timeouts_and_dropped_connections_are_retried(make_sim, marketplace: MarketplaceStub) -> None:
+    sim = await make_sim(callbacks={"timeout": "200ms", "backoff": "10s"})
+    await sim.handling(endpoint=endpoint(marketplace))
+    marketplace.script("invoice", 500, Reply.timeout(1.0), Reply.dropped(), 503)
+    await invoice(sim, seeds.invoice_body())
+    await marketplace.wait_for(1, "invoice")
+    await sim.dispatcher.drain()
+    for expected in (2, 3, 4, 5):
+        await sim.advance(10 * 2 ** (expected - 2))  # the back-off runs on the virtual clock
+        await sim.dispatcher.drain()
+        assert len(marketplace.calls_of("invoice")) == expected
+    [delivery] = sim.store.deliveries("moisim", ORDER)
+    assert delivery.state == "delivered" and delivery.attempts == 5
+    _, journal = await sim.call("GET", f"/_sim/journal?orderId={ORDER}&direction=out", role="admin", expect=200)
+    attempts = journal["entries"]
+    assert [a["attempt"] for a in attempts] == [1, 2, 3, 4, 5]
+    assert [a["status"] for a in attempts] == [500, None, None, 503, 200]
+    assert attempts[1]["error"].startswith("timeout")
+    assert attempts[2]["error"].startswith("connection error")
+    assert [a["outcome"] for a in attempts] == ["retrying"] * 4 + ["accepted"]
+    assert all(a["url"].endswith("?parameter=value") for a in attempts)
+
+
+async def test_retries_stop_after_the_configured_attempts(make_sim, marketplace: MarketplaceStub) -> None:
+    sim = await make_sim(callbacks={"attempts": 2})
+    await sim.handling(endpoint=endpoint(marketplace))
+    marketplace.script("invoice", 500, 500, 500)
+    await invoice(sim, seeds.invoice_body())
+    await marketplace.wait_for(1)
+    await sim.dispatcher.drain()
+    await sim.advance(60)
+    await sim.dispatcher.drain()
+    await sim.advance(3600)
+    await sim.dispatcher.drain()
+    assert len(marketplace.calls) == 2
+    [delivery] = sim.store.deliveries("moisim", ORDER)
+    assert (delivery.state, delivery.outcome["outcome"]) == ("failed", "gave-up")
+
+
+async def test_a_4xx_is_final(sim: Sim, marketplace: MarketplaceStub) -> None:
+    await sim.handling(endpoint=endpoint(marketplace))
+    marketplace.script("invoice", 404)
+    await invoice(sim, seeds.invoice_body())
+    await marketplace.wait_for(1)
+    await sim.dispatcher.drain()
+    await sim.advance(3600)
+    await sim.dispatcher.drain()
+    assert len(marketplace.calls) == 1
+    assert sim.store.deliveries("moisim", ORDER)[0].state == "failed"
+
+
+async def test_one_orders_callbacks_stay_in_order_while_one_is_retried(sim: Sim, marketplace: MarketplaceStub) -> None:
+    await sim.handling(endpoint=endpoint(marketplace))
+    marketplace.script("invoice", 500)
+    await invoice(sim, seeds.invoice_body("nf-1", 12))
+    await invoice(sim, seeds.invoice_body("nf-2", 120))
+    await marketplace.wait_for(1)
+    await sim.dispatcher.drain()
+    assert [c.body["invoiceNumber"] for c in marketplace.calls] == ["nf-1"]  # nf-2 waits behind nf-1
+    await sim.advance(1)
+    await sim.dispatcher.drain()
+    assert [c.body["invoiceNumber"] for c in marketplace.calls] == ["nf-1", "nf-1", "nf-2"]
+
+
+async def test_other_orders_are_not_held_up(sim: Sim, marketplace: MarketplaceStub) -> None:
+    await sim.handling("g-1", endpoint(marketplace))
+    await sim.handling("g-2", endpoint(marketplace))
+    marketplace.script("invoice", 500)
+    await invoice(sim, seeds.invoice_body(), order="MKP-g-1-01")
+    await marketplace.wait_for(1)
+    await invoice(sim, seeds.invoice_body(), order="MKP-g-2-01")
+    await marketplace.wait_for(2)
+    assert [c.path.split("/")[-2] for c in marketplace.calls] == ["g-1", "g-2"]
+
+
+async def test_a_malformed_2xx_reply_is_acceptance_recorded_as_a_conformance_failure(
+        sim: Sim, marketplace: MarketplaceStub) -> None:
+    await sim.handling(endpoint=endpoint(marketplace))
+    marketplace.script("invoice", Reply(200, body={"orderId": 5}))
+    await invoice(sim, seeds.invoice_body())
+    await marketplace.wait_for(1)
+    await sim.dispatcher.drain()
+    [delivery] = sim.store.deliveries("moisim", ORDER)
+    assert delivery.state == "delivered"
+    assert delivery.outcome["replyConforms"] is False
+    paths = {e["path"] for e in delivery.outcome["schemaErrors"]}
+    assert {"date", "receipt", "orderId"} <= paths
+
+
+async def test_a_reply_that_is_not_json(sim: Sim, marketplace: MarketplaceStub) -> None:
+    await sim.handling(endpoint=endpoint(marketplace))
+    marketplace.script("invoice", Reply(200, body="<html>ok</html>"))
+    await invoice(sim, seeds.invoice_body())
+    await marketplace.wait_for(1)
+    await sim.dispatcher.drain()
+    [delivery] = sim.store.deliveries("moisim", ORDER)
+    assert delivery.state == "delivered" and delivery.outcome["replyConforms"] is False
+    assert "not JSON" in delivery.outcome["schemaErrors"][0]["message"]
+
+
+async def test_seller_cancellation_callback(sim: Sim, marketplace: MarketplaceStub) -> None:
+    await sim.handling(endpoint=endpoint(marketplace))
+    await sim.call("POST", f"/api/oms/pvt/orders/{ORDER}/cancel", role="seller", json={}, expect=200)
+    [call] = await marketplace.wait_for(1)
+    assert call.path == f"/api/orders/pvt/orders/order-group/{GROUP}/notifications/seller-cancellation"
+    assert call.query == {"parameter": "value"}
+    assert call.body == {"id": "sellerOrderCancelled", "sellerOrderId": ORDER}
+    await sim.dispatcher.drain()
+    assert sim.store.deliveries("moisim", ORDER)[0].outcome["replyConforms"] is None  # any 2xx will do
+
+
+async def test_an_unreachable_endpoint_is_retried_not_crashed(make_sim) -> None:
+    sim = await make_sim(callbacks={"attempts": 2})
+    await sim.handling(endpoint="http://127.0.0.1:9/unreachable")
+    await invoice(sim, seeds.invoice_body())
+    await sim.dispatcher.drain()
+    await sim.advance(1)
+    await sim.dispatcher.drain()
+    [delivery] = sim.store.deliveries("moisim", ORDER)
+    assert delivery.state == "failed" and delivery.attempts == 2
+    assert "connection error" in delivery.outcome["error"]
+
+
+async def test_order_view_shows_callbacks_and_journal_filters(sim: Sim, marketplace: MarketplaceStub) -> None:
+    await sim.handling(endpoint=endpoint(marketplace))
+    await invoice(sim, seeds.invoice_body())
+    await marketplace.wait_for(1)
+    await sim.dispatcher.drain()
+    _, view = await sim.call("GET", f"/_sim/orders/{ORDER}", role="admin", expect=200)
+    assert view["chainOrder"]["status"] == "invoiced"
+    assert [f["orderId"] for f in view["franchiseOrders"]] == ["FRC-" + ORDER]
+    assert view["callbacks"][0]["state"] == "delivered"
+    assert view["callbacks"][0]["lastAttempt"]["status"] == 200
+    _, inbound = await sim.call("GET", f"/_sim/journal?direction=in&kind=invoice&orderId={ORDER}", role="admin")
+    assert [e["path"] for e in inbound["entries"]] == [f"/api/oms/pvt/orders/{ORDER}/invoice"]
+    assert inbound["entries"][0]["status"] == 200
+    _, bad = await sim.call("GET", "/_sim/journal?direction=sideways", role="admin")
+    assert bad["error"]["code"] == "SIM008"
+    _, later = await sim.call("GET", "/_sim/journal?since=2999-01-01T00:00:00Z", role="admin")
+    assert later["entries"] == []
+
+
+async def test_the_journal_is_bounded() -> None:
+    from simulator.store import SqliteStore
+
+    store = SqliteStore(journal_cap=50)
+    for n in range(500):
+        store.journal_add("moisim", f"t{n:04}", "in", "x", None, {"n": n})
+    entries = store.journal("moisim", limit=1000)
+    assert len(entries) == 50
+    assert [e.data["n"] for e in entries] == list(range(450, 500))
+    rows = store._db.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
+    assert rows <= 50 + 50 // 100 + 1

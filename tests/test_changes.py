@@ -1,0 +1,140 @@
+"""Order changes: sent to the marketplace as the MOI change callback, applied only when accepted."""
+
+from __future__ import annotations
+
+import pytest
+
+from simulator.stub import MarketplaceStub, Reply
+from tests import seeds
+from tests.conftest import Sim
+
+ORDER = seeds.SEED_ORDER_ID
+GROUP = "externalMarketplace10"
+CHANGES = f"/api/oms/pvt/orders/{ORDER}/changes"
+
+
+def change(request_id: str = "chg-1", **extra) -> dict:
+    body = {"requestId": request_id, "reason": "Add item XPTO", "discountValue": 0, "incrementValue": 0,
+            "itemsRemoved": [], "itemsAdded": [{"id": "8", "quantity": 1, "price": 12}]}
+    body.update(extra)
+    return body
+
+
+async def settle(sim: Sim, marketplace: MarketplaceStub, count: int = 1) -> None:
+    await marketplace.wait_for(count, "change")
+    await sim.dispatcher.drain()
+
+
+async def test_an_accepted_change_is_sent_as_the_seed_says_and_applied(sim: Sim, marketplace: MarketplaceStub) -> None:
+    await sim.handling(endpoint=f"{marketplace.url}/api/orders?parameter=value")
+    _, receipt = await sim.call("POST", CHANGES, role="seller", json=change(), expect=200)
+    assert set(receipt) == {"date", "orderId", "receipt"}
+    await settle(sim, marketplace)
+    [call] = marketplace.calls_of("change")
+    assert call.path == f"/api/orders/pvt/orders/{GROUP}/changes" and call.query == {"parameter": "value"}
+    assert call.body == {"reason": "Add item XPTO", "discountValue": 0, "incrementValue": 0, "itemsRemoved": [],
+                         "itemsAdded": [{"sellerItemId": "8", "quantity": 1, "price": 12, "unitMultiplier": 1.0,
+                                         "measurementUnit": "un"}]}
+    order = await sim.order(ORDER)
+    assert order["value"] == 144
+    assert [(i["id"], i["quantity"]) for i in order["items"]] == [("8", 1), ("36", 1), ("8", 1)]
+    data = order["changesAttachment"]["changesData"][0]
+    assert data["itemsAdded"][0]["id"] == "8" and data["receipt"]["receipt"] == receipt["receipt"]
+    reserved = {(s["storeId"], s["sku"]): s["reserved"] for s in sim.store.stock("moisim")}
+    assert reserved[("franquia-centro", "8")] == 2
+    franchise = await sim.order("FRC-" + ORDER)
+    assert [i["id"] for i in franchise["items"]] == ["8", "36", "8"]
+
+
+async def test_removing_an_item_and_a_discount(sim: Sim, marketplace: MarketplaceStub) -> None:
+    await sim.handling(endpoint=marketplace.url)
+    await sim.call("POST", CHANGES, role="seller", expect=200, json=change(
+        itemsAdded=[], itemsRemoved=[{"sellerItemId": "36", "quantity": 1, "price": 120}], discountValue=2))
+    await settle(sim, marketplace)
+    order = await sim.order(ORDER)
+    assert [i["id"] for i in order["items"]] == ["8"]
+    assert order["value"] == 10
+    assert {t["id"]: t["value"] for t in order["totals"]}["Discounts"] == -2
+    assert sum(s["reserved"] for s in sim.store.stock("moisim")) == 1
+    # The order now invoices at its new value.
+    await sim.call("POST", f"/api/oms/pvt/orders/{ORDER}/invoice", role="seller", expect=200,
+                   json=seeds.invoice_body("nf", 10, items=[{"id": "8", "price": 12, "quantity": 1}]))
+    assert (await sim.order(ORDER))["status"] == "invoiced"
+
+
+async def test_an_increment(sim: Sim, marketplace: MarketplaceStub) -> None:
+    await sim.handling(endpoint=marketplace.url)
+    await sim.call("POST", CHANGES, role="seller", json=change(itemsAdded=[], incrementValue=300), expect=200)
+    await settle(sim, marketplace)
+    assert (await sim.order(ORDER))["value"] == 432
+
+
+async def test_a_change_refused_with_500_is_final_and_not_applied(sim: Sim, marketplace: MarketplaceStub) -> None:
+    await sim.handling(endpoint=marketplace.url)
+    marketplace.script("change", 500)
+    await sim.call("POST", CHANGES, role="seller", json=change(), expect=200)
+    await settle(sim, marketplace)
+    await sim.advance(3600)
+    await sim.dispatcher.drain()
+    assert len(marketplace.calls_of("change")) == 1
+    order = await sim.order(ORDER)
+    assert order["value"] == 132 and order["changesAttachment"] is None
+    _, view = await sim.call("GET", f"/_sim/orders/{ORDER}", role="admin")
+    assert view["changes"][0]["state"] == "refused"
+    assert view["callbacks"][0]["state"] == "refused"
+
+
+async def test_a_change_is_retried_after_a_timeout_then_applied(make_sim, marketplace: MarketplaceStub) -> None:
+    sim = await make_sim(callbacks={"timeout": "200ms"})
+    await sim.handling(endpoint=marketplace.url)
+    marketplace.script("change", Reply.timeout(1.0))
+    await sim.call("POST", CHANGES, role="seller", json=change(), expect=200)
+    await settle(sim, marketplace)
+    assert (await sim.order(ORDER))["value"] == 132
+    await sim.advance(1)
+    await settle(sim, marketplace, 2)
+    assert (await sim.order(ORDER))["value"] == 144
+
+
+async def test_a_repeated_request_id_sends_nothing(sim: Sim, marketplace: MarketplaceStub) -> None:
+    await sim.handling(endpoint=marketplace.url)
+    _, first = await sim.call("POST", CHANGES, role="seller", json=change(), expect=200)
+    await settle(sim, marketplace)
+    _, again = await sim.call("POST", CHANGES, role="seller", json=change(incrementValue=5), expect=200)
+    assert again == first
+    await sim.dispatcher.drain()
+    assert len(marketplace.calls_of("change")) == 1
+    assert (await sim.order(ORDER))["value"] == 144
+
+
+async def test_a_malformed_acceptance_still_applies(sim: Sim, marketplace: MarketplaceStub) -> None:
+    await sim.handling(endpoint=marketplace.url)
+    marketplace.script("change", Reply(200, body={"ok": True}))
+    await sim.call("POST", CHANGES, role="seller", json=change(), expect=200)
+    await settle(sim, marketplace)
+    assert (await sim.order(ORDER))["value"] == 144
+    [delivery] = sim.store.deliveries("moisim", ORDER)
+    assert delivery.outcome["replyConforms"] is False
+
+
+@pytest.mark.parametrize("body,code,text", [
+    (change(itemsRemoved=[{"id": "36", "quantity": 2, "price": 120}], itemsAdded=[]), "CHK0023", "itemsRemoved[0]"),
+    (change(itemsRemoved=[{"id": "103", "quantity": 1, "price": 1}], itemsAdded=[]), "CHK0023", "103"),
+    (change(itemsAdded=[{"id": "nope", "quantity": 1, "price": 1}]), "ORD027", "itemsAdded[0]"),
+    (change(itemsAdded=[{"id": "999", "quantity": 50, "price": 1}]), "ORD027", "itemsAdded[0]"),
+    (change(itemsAdded=[], discountValue=1000), "SIM009", "discountValue"),
+    ({"reason": "x", "discountValue": 0, "incrementValue": 0}, "SIM002", "requestId"),
+    (change(itemsAdded=[{"quantity": 1, "price": 1}]), "SIM002", "itemsAdded[0]"),
+])
+async def test_bad_changes(sim: Sim, body: dict, code: str, text: str) -> None:
+    await sim.handling()
+    status, reply = await sim.call("POST", CHANGES, role="seller", json=body)
+    assert (status, reply["error"]["code"]) == (400, code), reply
+    assert text in reply["error"]["message"]
+    assert sim.store.deliveries("moisim", ORDER) == []
+
+
+async def test_changes_need_an_order_in_handling(sim: Sim) -> None:
+    await sim.place()
+    status, body = await sim.call("POST", CHANGES, role="seller", json=change())
+    assert (status, body["error"]["code"]) == (409, "OMS003")

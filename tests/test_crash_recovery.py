@@ -1,0 +1,119 @@
+"""A real server process is killed with SIGKILL mid-retry; after a restart on the same database
+every callback still arrives, and is acknowledged exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import aiohttp
+
+from simulator.stub import MarketplaceStub, Reply
+from tests import seeds
+from tests.conftest import headers
+from tests.test_cli import free_port
+
+ORDER = seeds.SEED_ORDER_ID
+
+
+class Server:
+    def __init__(self, tmp: Path) -> None:
+        self.port = free_port()
+        self.db = tmp / "crash.db"
+        self.config = tmp / "crash.yaml"
+        self.config.write_text("callbacks:\n  timeout: 1s\n  backoff: 1s\n  attempts: 10\n")
+        self.proc: subprocess.Popen | None = None
+
+    async def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "simulator", "serve", "--config", str(self.config), "--port", str(self.port),
+             "--db", str(self.db), "--clock", "virtual"],
+            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        assert self.proc.stderr is not None
+        loop = asyncio.get_running_loop()
+        while True:  # the server announces readiness on stderr
+            line = await loop.run_in_executor(None, self.proc.stderr.readline)
+            assert line, f"server exited: {self.proc.wait()}"
+            if "moisim ready" in line:
+                return
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            self.proc.wait(timeout=15)
+
+    async def call(self, method: str, path: str, role: str = "marketplace", json: Any = None, expect: int = 200) -> Any:
+        async with aiohttp.ClientSession() as session:
+            async with session.request(method, f"http://127.0.0.1:{self.port}{path}", json=json,
+                                       headers=headers(role)) as resp:
+                body = await resp.json(content_type=None) if resp.status != 204 else None
+                assert resp.status == expect, body
+                return body
+
+
+async def until(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
+    """Re-check a condition the server reports, until it holds (no fixed sleeps)."""
+    async with asyncio.timeout(timeout):
+        while not await check():
+            await asyncio.sleep(0.02)
+
+
+async def test_kill_9_mid_retry_loses_nothing_and_sends_nothing_twice(tmp_path: Path) -> None:
+    stub = MarketplaceStub()
+    await stub.start()
+    server = Server(tmp_path)
+    try:
+        await server.start()
+        await server.call("PUT", "/api/checkout/pvt/orders?sc=1&affiliateId=MKP",
+                          json=seeds.place_body(endpoint=f"{stub.url}/api/orders?parameter=value"))
+        await server.call("POST", f"/api/checkout/pvt/orders/{ORDER}/receipts/marketplace-order-authorization",
+                          json=seeds.authorization_body())
+        await server.call("POST", "/_sim/clock/advance", role="admin", json={"seconds": 1800})
+        await server.call("POST", f"/api/oms/pvt/orders/{ORDER}/start-handling", role="seller", expect=204)
+        stub.script("invoice", 500, Reply.timeout(3.0))
+        await server.call("POST", f"/api/oms/pvt/orders/{ORDER}/invoice", role="seller", json=seeds.invoice_body("nf-1"))
+        await server.call("POST", f"/api/oms/pvt/orders/{ORDER}/cancel", role="seller", expect=400, json={})
+        await stub.wait_for(1, "invoice")
+
+        async def attempt_recorded() -> bool:
+            view = await server.call("GET", f"/_sim/orders/{ORDER}", role="admin")
+            return view["callbacks"][0]["attempts"] == 1
+
+        await until(attempt_recorded)
+        await server.call("POST", "/_sim/clock/advance", role="admin", json={"seconds": 1})
+        # The second attempt is now stalled at the marketplace: kill the server in the middle of it.
+        await stub.wait_for(2, "invoice", answered=False)
+        server.kill()
+
+        await server.start()  # same database
+        view = await server.call("GET", f"/_sim/orders/{ORDER}", role="admin")
+        assert view["chainOrder"]["status"] == "invoiced"
+        # The retry was already due when the server died: it goes out as soon as it is back.
+
+        async def delivered() -> bool:
+            view = await server.call("GET", f"/_sim/orders/{ORDER}", role="admin")
+            return view["callbacks"][0]["state"] == "delivered"
+
+        await until(delivered)
+        await server.call("POST", "/_sim/clock/advance", role="admin", json={"seconds": 3600})
+        journal = await server.call("GET", f"/_sim/journal?orderId={ORDER}&direction=out", role="admin")
+        acknowledged = [c for c in stub.calls_of("invoice") if c.status == 200]
+        assert len(acknowledged) == 1
+        assert acknowledged[0].body["invoiceNumber"] == "nf-1"
+        outcomes = [(e["attempt"], e["status"], e["outcome"]) for e in journal["entries"]]
+        # Attempt 1 (500) was recorded before the kill; the stalled attempt died with the process
+        # and was never recorded; the retry after the restart is attempt 2 and is accepted.
+        assert outcomes == [(1, 500, "retrying"), (2, 200, "accepted")]
+    finally:
+        server.stop()
+        await stub.stop()
