@@ -4,6 +4,7 @@ loopback, and a small client that knows the three roles' keys."""
 from __future__ import annotations
 
 import json as jsonlib
+import socket
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -19,6 +20,25 @@ KEYS = {
     "seller": ("moisim-seller", "moisim-seller-secret"),
     "admin": ("moisim-admin", "moisim-admin-secret"),
 }
+
+
+LOOPBACK_NAMES = {"127.0.0.1", "::1", "localhost"}
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never leave loopback: a lookup of any other host fails at once, as it would on a
+    closed CI network, instead of depending on what this machine's DNS does. (The seed's own
+    endpoint, service.externalmarketplace.com, is such a host.)"""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is not None and name not in LOOPBACK_NAMES:
+            raise socket.gaierror(socket.EAI_NONAME, f"tests stay on loopback; {name} is not resolved")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 def headers(role: str | None) -> dict[str, str]:

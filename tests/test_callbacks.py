@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import threading
+
 import pytest
 
 from simulator.stub import MarketplaceStub, Reply
@@ -262,6 +266,34 @@ async def test_an_unreachable_endpoint_is_retried_not_crashed(make_sim) -> None:
     [delivery] = sim.store.deliveries("moisim", ORDER)
     assert delivery.state == "failed" and delivery.attempts == 2
     assert "connection error" in delivery.outcome["error"]
+
+
+async def test_an_unresolvable_host_is_retried(make_sim) -> None:
+    sim = await make_sim(callbacks={"attempts": 2})
+    await sim.handling()  # the seed's endpoint: service.externalmarketplace.com
+    await invoice(sim, seeds.invoice_body())
+    await sim.dispatcher.drain()
+    [delivery] = sim.store.deliveries("moisim", ORDER)
+    assert delivery.state == "pending" and delivery.attempts == 1
+    assert "service.externalmarketplace.com" in delivery.outcome["error"]
+
+
+async def test_a_dns_lookup_that_never_answers_times_out_and_does_not_hold_up_shutdown(
+        make_sim, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a closed network a lookup can block for good; the attempt times out, and stopping the
+    app (this test's teardown) does not wait for the stuck lookup thread."""
+    stuck = threading.Event()
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: stuck.wait() and [])
+    sim = await make_sim(callbacks={"timeout": "100ms", "attempts": 1})
+    await sim.handling()
+    await invoice(sim, seeds.invoice_body())
+    await sim.dispatcher.drain()
+    [delivery] = sim.store.deliveries("moisim", ORDER)
+    assert delivery.state == "failed" and delivery.outcome["error"].startswith("timeout")
+    lookups = [t for t in threading.enumerate() if t.name.startswith("moisim-resolve-")]
+    assert lookups and all(t.daemon and t.is_alive() for t in lookups)  # nobody will join them
+    await asyncio.wait_for(sim.client.close(), 10)  # stopping the dispatcher does not wait either
+    stuck.set()
 
 
 async def test_order_view_shows_callbacks_and_journal_filters(sim: Sim, marketplace: MarketplaceStub) -> None:

@@ -30,6 +30,7 @@ import aiohttp
 from simulator.clock import Clock, iso
 from simulator.config import CallbackSettings
 from simulator.outbox.callbacks import CHANGE
+from simulator.outbox.resolver import DaemonThreadResolver
 from simulator.schemas import Finding, SchemaRegistry
 from simulator.store.base import Delivery, Store
 
@@ -63,7 +64,8 @@ class Dispatcher:
 
     # --- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(limit=self.settings.concurrency * 2, enable_cleanup_closed=True)
+        connector = aiohttp.TCPConnector(limit=self.settings.concurrency * 2, enable_cleanup_closed=True,
+                                         resolver=DaemonThreadResolver())
         self._session = aiohttp.ClientSession(connector=connector, headers={"User-Agent": "moisim"})
         self._runner = asyncio.create_task(self._run(), name="moisim-dispatcher")
 
