@@ -59,8 +59,10 @@ def iso(moment: datetime | None) -> str | None:
     """VTEX's timestamp form: ISO 8601 with a UTC offset and seven fraction digits."""
     if moment is None:
         return None
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}0+00:00"
+    if moment.utcoffset():
+        moment = moment.astimezone(UTC)
+    # isoformat is several times faster than strftime; VTEX shows seven fraction digits.
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "0+00:00"
 
 
 def parse_iso(text: str) -> datetime:
