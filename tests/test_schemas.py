@@ -1,0 +1,97 @@
+"""The schema registry: every file well-formed, and the fast gate agreeing with jsonschema."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from simulator.schemas import SCHEMA_BASE, SchemaRegistry, default_registry
+from tests import seeds
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+
+def test_every_schema_file_is_2020_12_with_its_id() -> None:
+    for file in SCHEMA_DIR.glob("*.json"):
+        doc = json.loads(file.read_text())
+        assert doc["$schema"] == "https://json-schema.org/draft/2020-12/schema", file.name
+        assert doc["$id"] == f"{SCHEMA_BASE}{file.name}"
+        Draft202012Validator.check_schema(doc)
+
+
+def test_the_registry_is_built_once() -> None:
+    assert default_registry() is default_registry()
+
+
+ODD_VALUES: list[Any] = [None, True, False, 0, 1, -1, 1.0, 1.5, 10**30, "", "1", "x" * 300, "a/b", [], [1], {},
+                         {"a": 1}, "12.5", "0", "invoice 1", -0.0, float(2**53)]
+
+
+def mutations(body: Any, rng: random.Random, count: int) -> Iterator[Any]:
+    """Bodies with one value replaced, one key removed, or one key added, anywhere in the tree."""
+    paths: list[tuple] = []
+
+    def walk(node: Any, path: tuple) -> None:
+        paths.append(path)
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, path + (k,))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, path + (i,))
+
+    walk(body, ())
+    for _ in range(count):
+        mutated = copy.deepcopy(body)
+        path = rng.choice(paths)
+        parent = mutated
+        for part in path[:-1]:
+            parent = parent[part]
+        action = rng.random()
+        if not path:
+            yield rng.choice(ODD_VALUES)
+            continue
+        if action < 0.6:
+            parent[path[-1]] = rng.choice(ODD_VALUES)
+        elif action < 0.85 and isinstance(parent, dict):
+            del parent[path[-1]]
+        elif isinstance(parent, dict):
+            parent[rng.choice(["extra", "type", "id", "items"])] = rng.choice(ODD_VALUES)
+        else:
+            parent.append(rng.choice(ODD_VALUES))
+        yield mutated
+
+
+CORPUS = {
+    "place-order.request": seeds.place_body(),
+    "authorization.request": seeds.authorization_body(),
+    "invoice.request": seeds.invoice_body(),
+    "tracking.request": {"trackingNumber": "T", "trackingUrl": "http://t", "courier": "c", "dispatchedDate": None},
+    "change.request": {"requestId": "r", "reason": "x", "discountValue": 0, "incrementValue": 1,
+                       "itemsAdded": [{"id": "8", "quantity": 1, "price": 12}],
+                       "itemsRemoved": [{"sellerItemId": "36", "quantity": 1, "price": 120}]},
+    "cancel.request": {"reason": "r", "requestedByUser": True},
+    "invoice.reply": {"date": "d", "orderId": "o", "receipt": "r"},
+    "change.reply": {"orderId": "o", "receipt": "r"},
+    "clock-advance.request": {"seconds": 60},
+}
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_the_fast_gate_agrees_with_jsonschema(name: str) -> None:
+    registry = SchemaRegistry()
+    assert registry.has_gate(name)
+    authority = registry.validator(name)
+    rng = random.Random(f"moisim-{name}")
+    checked = 0
+    for body in [CORPUS[name], *mutations(CORPUS[name], rng, 1500)]:
+        fast_says_valid = not registry.findings(name, body)
+        assert fast_says_valid == authority.is_valid(body), f"{name}: {json.dumps(body)[:300]}"
+        checked += 1
+    assert checked == 1501
