@@ -8,6 +8,7 @@ effects the table names. Time comes from the injected clock.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -67,7 +68,9 @@ class OrderService:
         return {"date": iso(at or self.now()), "orderId": order_id, "receipt": new_receipt()}
 
     # --- placement -----------------------------------------------------------------------
-    def place(self, account: str, affiliate_id: str | None, sales_channel: str | None, body: dict[str, Any]) -> dict:
+    def place(self, account: str, affiliate_id: str | None, sales_channel: str | None, body: dict[str, Any]) -> str:
+        """Place a chain order; returns the Checkout place-order response as JSON text, the very
+        text a duplicate placement replays."""
         cfg = self.config
         if not affiliate_id or affiliate_id not in cfg.affiliates:
             raise BadRequest("CHK0120", f"Invalid affiliate id: affiliateId={affiliate_id!r} is not an affiliate of this seller")
@@ -124,7 +127,8 @@ class OrderService:
                 self._move(franchise, Event.ACCEPT, now, ctx)
                 self.store.save_order(franchise)
             self.store.save_order(chain)
-            response = render.place_order_response(chain, self.config)
+            response = json.dumps(render.place_order_response(chain, self.config), separators=(",", ":"),
+                                  ensure_ascii=False)
             self.store.save_placement(account, affiliate_id, group, response)
         return response
 

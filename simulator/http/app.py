@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import AsyncIterator
 
 from aiohttp import web
@@ -55,6 +56,7 @@ def create_app(config: Config, *, clock: Clock | None = None, store: SqliteStore
 
     async def runtime(app: web.Application) -> AsyncIterator[None]:
         dispatcher, scheduler = app[keys.DISPATCHER], app[keys.SCHEDULER]
+        app[keys.STORE].start_group_commit(asyncio.get_running_loop())
         await dispatcher.start()
         scheduler.start()
         yield

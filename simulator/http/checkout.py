@@ -16,8 +16,8 @@ async def place_order(request: web.Request) -> web.Response:
     body = await read_json(request, app[keys.SCHEMAS], "place-order.request")
     query = request.query
     affiliate = query.get("affiliateId") or query.get("affiliateid")
-    response = app[keys.SERVICE].place(request[ACCOUNT], affiliate, query.get("sc"), body)
-    return json_response(response)
+    document = app[keys.SERVICE].place(request[ACCOUNT], affiliate, query.get("sc"), body)
+    return web.Response(text=document, content_type="application/json")
 
 
 @allow("marketplace")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from typing import Any, Awaitable, Callable
 
@@ -62,6 +61,11 @@ async def errors_and_journal(request: web.Request, handler: Handler) -> web.Stre
         response = error_response(500, "SIM500", "Internal error in moisim; the log has the details")
     if not request.path.startswith("/_sim"):
         _journal(request, response)
+    try:
+        await request.app[keys.STORE].durable()  # nothing is answered before it is on disk
+    except Exception:
+        log.exception("commit failed", extra={"fields": {"method": request.method, "path": request.path}})
+        response = error_response(500, "SIM500", "Internal error in moisim: the change could not be stored")
     return response
 
 
@@ -84,15 +88,13 @@ def _journal(request: web.Request, response: web.StreamResponse) -> None:
         log.exception("could not journal a request")
 
 
-def _text(value: str | None) -> Any:
-    if value is None or value == "":
+def _text(value: str | None) -> str | None:
+    """Bodies are journaled as the text that crossed the wire; GET /_sim/journal parses them."""
+    if not value:
         return None
     if len(value) > MAX_JOURNAL_TEXT:
         return value[:MAX_JOURNAL_TEXT] + f"... ({len(value)} characters)"
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
+    return value
 
 
 @web.middleware

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol
@@ -48,12 +49,21 @@ class JournalEntry:
     data: dict[str, Any]
 
     def to_json(self) -> dict[str, Any]:
+        data = dict(self.data)
+        for key in ("body", "reply"):  # journaled as raw text; shown as JSON where they are JSON
+            if isinstance(data.get(key), str):
+                try:
+                    data[key] = json.loads(data[key])
+                except ValueError:
+                    pass
         return {"id": self.id, "at": self.at, "direction": self.direction, "kind": self.kind,
-                "orderId": self.order_id, **self.data}
+                "orderId": self.order_id, **data}
 
 
 class Store(Protocol):
     def transaction(self) -> AbstractContextManager[None]: ...
+    async def durable(self) -> None:
+        """Return once every transaction so far is committed (the server awaits it before replying)."""
     def close(self) -> None: ...
 
     # orders
@@ -65,8 +75,8 @@ class Store(Protocol):
                     created_to: str | None = None, affiliate_id: str | None = None, descending: bool = True,
                     order_by: str = "creationDate", limit: int = 15, offset: int = 0) -> tuple[list[Order], int]: ...
     def next_sequence(self, account: str) -> int: ...
-    def save_placement(self, account: str, affiliate_id: str, marketplace_order_group: str, response: dict) -> None: ...
-    def get_placement(self, account: str, affiliate_id: str, marketplace_order_group: str) -> dict | None: ...
+    def save_placement(self, account: str, affiliate_id: str, marketplace_order_group: str, response: str) -> None: ...
+    def get_placement(self, account: str, affiliate_id: str, marketplace_order_group: str) -> str | None: ...
 
     def record_transition(self, account: str, order_id: str, from_status: str | None, to_status: str, event: str,
                           at: str) -> None: ...
