@@ -1,0 +1,180 @@
+"""`make bench`: throughput and latency of moisim next to bare aiohttp, measured in one run.
+
+1. Placement: PUT the seed's order (a new marketplaceOrderGroup each time) at 32 concurrent
+   connections, against moisim (schema validation, routing, durable SQLite WAL, journal on)
+   and against a bare aiohttp handler that parses the same body and answers a similar document.
+2. Callback delivery: invoices that each queue an invoice callback, delivered end to end
+   through the durable outbox to a loopback receiver, against a bare aiohttp client posting
+   the same bodies to the same receiver with the dispatcher's concurrency.
+
+Each server runs in its own process; the load comes from this one. Figures are printed as
+measured; compare the ratios, not the absolute numbers, across machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests import seeds  # noqa: E402
+
+MKP = {"X-VTEX-API-AppKey": "moisim-marketplace", "X-VTEX-API-AppToken": "moisim-marketplace-secret"}
+SELLER = {"X-VTEX-API-AppKey": "moisim-seller", "X-VTEX-API-AppToken": "moisim-seller-secret"}
+ADMIN = {"X-VTEX-API-AppKey": "moisim-admin", "X-VTEX-API-AppToken": "moisim-admin-secret"}
+
+
+def start_bare(kind: str) -> tuple[subprocess.Popen, int]:
+    proc = subprocess.Popen([sys.executable, "-m", "bench.bare", kind], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    return proc, int(proc.stdout.readline())
+
+
+def start_moisim(db: str, clock: str = "real") -> tuple[subprocess.Popen, int]:
+    proc = subprocess.Popen([sys.executable, "-m", "simulator", "serve", "--port", "0", "--db", db, "--clock", clock],
+                            cwd=ROOT, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert proc.stderr is not None
+    while True:
+        line = proc.stderr.readline()
+        if not line:
+            raise SystemExit("moisim did not start")
+        if "moisim ready" in line:
+            # keep reading its log, or a full pipe would stall the server mid-run
+            threading.Thread(target=proc.stderr.read, daemon=True).start()
+            return proc, int(json.loads(line)["url"].rsplit(":", 1)[1])
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    proc.wait(timeout=15)
+
+
+async def load(url: str, bodies: list[bytes], concurrency: int, headers: dict[str, str], method: str = "PUT",
+               urls: list[str] | None = None) -> dict[str, float]:
+    latencies: list[float] = []
+    queue = list(range(len(bodies)))
+    queue.reverse()
+    errors = 0
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector, headers={**headers, "Content-Type": "application/json"}) as s:
+        async def worker() -> None:
+            nonlocal errors
+            while queue:
+                i = queue.pop()
+                t0 = time.perf_counter()
+                async with s.request(method, urls[i] if urls else url, data=bodies[i]) as resp:
+                    await resp.read()
+                    if resp.status >= 300:
+                        errors += 1
+                latencies.append(time.perf_counter() - t0)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    latencies.sort()
+    return {"rps": len(bodies) / elapsed, "p50": latencies[len(latencies) // 2] * 1000,
+            "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000, "errors": errors, "n": len(bodies)}
+
+
+def place_bodies(prefix: str, n: int, endpoint: str = "http://127.0.0.1:9/mkp") -> list[bytes]:
+    return [json.dumps(seeds.place_body(f"{prefix}{i}", endpoint)).encode() for i in range(n)]
+
+
+async def bench_placement(n: int, concurrency: int, rounds: int) -> None:
+    print(f"\n== Placement: {n} orders per round, {concurrency} connections, best of {rounds} rounds ==")
+    results: dict[str, list[dict[str, float]]] = {"bare aiohttp handler": [], "moisim": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        bare, bare_port = start_bare("place")
+        sim, sim_port = start_moisim(str(Path(tmp) / "bench.db"))
+        try:
+            warm = place_bodies("warm-", 200)
+            await load(f"http://127.0.0.1:{bare_port}/api/checkout/pvt/orders?sc=1&affiliateId=MKP", warm, concurrency, MKP)
+            await load(f"http://127.0.0.1:{sim_port}/api/checkout/pvt/orders?sc=1&affiliateId=MKP", warm, concurrency, MKP)
+            for r in range(rounds):  # interleaved, so both see the same machine
+                bodies = place_bodies(f"r{r}-", n)
+                results["bare aiohttp handler"].append(await load(
+                    f"http://127.0.0.1:{bare_port}/api/checkout/pvt/orders?sc=1&affiliateId=MKP", bodies, concurrency, MKP))
+                results["moisim"].append(await load(
+                    f"http://127.0.0.1:{sim_port}/api/checkout/pvt/orders?sc=1&affiliateId=MKP", bodies, concurrency, MKP))
+        finally:
+            stop(bare)
+            stop(sim)
+    best = {name: max(rs, key=lambda r: r["rps"]) for name, rs in results.items()}
+    for name, r in best.items():
+        print(f"  {name:22} {r['rps']:8.0f} req/s   p50 {r['p50']:6.2f} ms   p99 {r['p99']:6.2f} ms   errors {r['errors']}")
+    ratio = best["moisim"]["rps"] / best["bare aiohttp handler"]["rps"]
+    print(f"  moisim / bare throughput: {ratio:.0%}  (target >= 50%)   moisim p99 {best['moisim']['p99']:.1f} ms "
+          f"(target < 50 ms)")
+    print(f"  all rounds (req/s): moisim {[round(r['rps']) for r in results['moisim']]}, "
+          f"bare {[round(r['rps']) for r in results['bare aiohttp handler']]}")
+
+
+async def bench_callbacks(n: int) -> None:
+    print(f"\n== Callback delivery: {n} invoice callbacks, end to end, durable outbox ==")
+    with tempfile.TemporaryDirectory() as tmp:
+        receiver, rport = start_bare("receiver")
+        sim, sport = start_moisim(str(Path(tmp) / "cb.db"), clock="virtual")
+        base = f"http://127.0.0.1:{sport}"
+        try:
+            endpoint = f"http://127.0.0.1:{rport}/mkp"
+            await load(f"{base}/api/checkout/pvt/orders?sc=1&affiliateId=MKP", place_bodies("cb-", n, endpoint), 32, MKP)
+            auth = [json.dumps(seeds.authorization_body(f"cb-{i}")).encode() for i in range(n)]
+            await load("", auth, 32, MKP, method="POST", urls=[
+                f"{base}/api/checkout/pvt/orders/MKP-cb-{i}-01/receipts/marketplace-order-authorization" for i in range(n)])
+            async with aiohttp.ClientSession(headers=ADMIN) as s:
+                await s.post(f"{base}/_sim/clock/advance", json={"seconds": 1800})
+            invoices = [json.dumps(seeds.invoice_body(f"nf-{i}", 132)).encode() for i in range(n)]
+            urls = [f"{base}/api/oms/pvt/orders/MKP-cb-{i}-01/invoice" for i in range(n)]
+            start = time.perf_counter()
+            await load("", invoices, 32, SELLER, method="POST", urls=urls)
+            async with aiohttp.ClientSession() as s:
+                while True:  # ask the receiver, not moisim, so polling adds no load to what is measured
+                    async with s.get(f"http://127.0.0.1:{rport}/_count") as resp:
+                        if await resp.json() >= n:
+                            break
+                    await asyncio.sleep(0.005)
+                moisim_rate = n / (time.perf_counter() - start)
+                await asyncio.sleep(0.2)  # let the last verdicts commit, then check every one was recorded
+                async with s.get(f"{base}/_sim/journal?direction=out&limit={n}", headers=ADMIN) as resp:
+                    recorded = len((await resp.json())["entries"])
+
+            bodies = [json.dumps({"type": "Output", "invoiceNumber": f"nf-{i}", "invoiceValue": 132}).encode()
+                      for i in range(n)]
+            bare = await load("", bodies, 16, {}, method="POST",
+                              urls=[f"{endpoint}/api/oms/pvt/orders/cb-{i}/invoice" for i in range(n)])
+        finally:
+            stop(receiver)
+            stop(sim)
+    print(f"  bare aiohttp client      {bare['rps']:8.0f} callbacks/s")
+    print(f"  moisim (invoice -> outbox -> delivered, recorded)  {moisim_rate:8.0f} callbacks/s")
+    print(f"  moisim / bare: {moisim_rate / bare['rps']:.0%}  (target >= 50%)   attempts recorded: {recorded}/{n}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--callbacks", type=int, default=1000)
+    args = parser.parse_args()
+    print(f"moisim bench: python {sys.version.split()[0]}, {os.cpu_count()} cpus")
+    asyncio.run(bench_placement(args.requests, args.concurrency, args.rounds))
+    asyncio.run(bench_callbacks(args.callbacks))
+
+
+if __name__ == "__main__":
+    main()
