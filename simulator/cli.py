@@ -36,14 +36,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     conformance = sub.add_parser("conformance", help="play the bundled scenarios against a marketplace")
     conformance.add_argument("--marketplace-endpoint", required=True, metavar="URL",
-                             help="the marketplaceServicesEndpoint of the marketplace under test")
+                             help="the marketplaceServicesEndpoint of the marketplace under test, or 'stub' for "
+                                  "moisim's built-in (correct) marketplace stub")
     conformance.add_argument("--scenarios", metavar="DIR", help="a folder of scenario files (default: the bundled ones)")
     conformance.add_argument("--junit", metavar="FILE", help="write a JUnit XML report here")
     conformance.add_argument("--clock", choices=["real", "virtual"], default="virtual")
     conformance.add_argument("--server", metavar="URL", help="drive an already running moisim instead of an in-process one")
     conformance.add_argument("--include", choices=["conformance", "behaviour", "all"], default="conformance",
                              help="which kind of scenarios to run (default: conformance)")
-    conformance.add_argument("--config", metavar="FILE", help="configuration for the in-process simulator")
+    conformance.add_argument("--config", metavar="FILE",
+                             help="configuration of the in-process simulator, or the keys and catalog of --server's")
+    conformance.add_argument("--verbose", "-v", action="store_true", help="print every step, not only failures")
     conformance.add_argument("--only", metavar="NAME", action="append", help="run only the scenarios named (repeatable)")
     return parser
 
@@ -79,6 +82,9 @@ def serve(args: argparse.Namespace) -> int:
     setup_logging(config.log_level, config.log_format)
     try:
         app = create_app(config)
+    except ConfigError as exc:
+        print(f"moisim: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # e.g. a database path that cannot be opened
         print(f"moisim: cannot start: {exc}", file=sys.stderr)
         return 2

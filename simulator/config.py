@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator import yamlfile
+from simulator.domain.workflow import all_statuses
 from simulator.durations import parse_duration
 from simulator.schemas import SchemaRegistry, default_registry
 
@@ -100,6 +101,13 @@ class Binding:
     affiliate: str | None = None
     sku: str | None = None
     order_group_prefix: str | None = None
+    start_on: str = "ready-for-handling"
+
+    def matches(self, affiliate: str, skus: list[str], marketplace_order_group: str) -> bool:
+        """Every criterion given must hold."""
+        return ((self.affiliate is None or self.affiliate == affiliate)
+                and (self.sku is None or self.sku in skus)
+                and (self.order_group_prefix is None or marketplace_order_group.startswith(self.order_group_prefix)))
 
 
 @dataclass(frozen=True)
@@ -275,12 +283,15 @@ def build_config(d: dict[str, Any], source: str, located: yamlfile.Located | Non
         problem(("callbacks", "timeout"), "must be more than 0")
 
     bindings = tuple(
-        Binding(b["scenario"], b.get("affiliate"), None if b.get("sku") is None else str(b["sku"]), b.get("order-group-prefix"))
+        Binding(b["scenario"], b.get("affiliate"), None if b.get("sku") is None else str(b["sku"]),
+                b.get("order-group-prefix"), b.get("start-on", "ready-for-handling"))
         for b in d["scenarios"]["bindings"]
     )
     for i, b in enumerate(bindings):
         if not (b.affiliate or b.sku or b.order_group_prefix):
             problem(("scenarios", "bindings", i), "a binding needs affiliate, sku or order-group-prefix")
+        if b.start_on not in all_statuses():
+            problem(("scenarios", "bindings", i, "start-on"), f"{b.start_on!r} is not a status; use one of {all_statuses()}")
 
     if problems:
         raise ConfigError(problems)

@@ -1,61 +1,114 @@
-"""Applies timed transitions (the cancellation window closing, 30-day timeouts) when they fall due.
+"""Applies what falls due: timed transitions (the cancellation window closing, 30-day timeouts),
+callback retries and scenario playback steps.
 
-On the real clock a background task wakes for the next due timer (at least once a second, so a
-timer added by a request is never late by more than that). On the virtual clock nothing moves
-until ``advance``, which applies every transition due by the new time before it returns.
+On the real clock a background task wakes for the next due timer or step (at least once a
+second, so nothing added by a request is late by more than that). On the virtual clock nothing
+moves until ``advance``, which lets time pass truthfully: it steps the clock from one due moment
+to the next (a timer, a callback retry, a playback step) up to the target, applying each and
+letting the callbacks due at it be attempted, before it returns. So ``advance 15s`` after a 500
+sees the retries at 1, 2, 4 and 8 seconds, as the real clock would.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Awaitable, Callable
 
 from simulator.clock import Clock, VirtualClock, iso
 from simulator.domain.service import OrderService
+
+if TYPE_CHECKING:
+    from simulator.scenarios.playback import ScenarioPlayback
 
 log = logging.getLogger("moisim.scheduler")
 VIRTUAL_NOW = "virtual-clock-now"  # store meta key: where the virtual clock was last advanced to
 
 
 class Scheduler:
-    def __init__(self, service: OrderService, clock: Clock, on_change: Callable[[], None]) -> None:
+    def __init__(self, service: OrderService, clock: Clock, wake: Callable[[], None],
+                 settle: Callable[[], Awaitable[None]], playback: "ScenarioPlayback | None" = None) -> None:
         self.service = service
+        self.store = service.store
         self.clock = clock
-        self.on_change = on_change  # e.g. wake the dispatcher: fired timers may queue callbacks
+        self.wake = wake  # tell the dispatcher: fired timers may have queued callbacks
+        self.settle = settle  # wait until the callbacks due now have been attempted
+        self.playback = playback
         self._task: asyncio.Task | None = None
+        self._lock = asyncio.Lock()
 
     def start(self) -> None:
-        self.fire_due()  # whatever fell due while the server was down
-        if self.clock.kind == "real":
-            self._task = asyncio.create_task(self._run(), name="moisim-scheduler")
+        self.fire_timers()  # whatever fell due while the server was down
+        self._task = asyncio.create_task(self._run() if self.clock.kind == "real" else self.run_due(),
+                                         name="moisim-scheduler")
 
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
-    def fire_due(self) -> int:
+    def fire_timers(self) -> int:
         fired = self.service.fire_due_timers()
         if fired:
-            self.on_change()
+            self.wake()
         return fired
 
-    def advance(self, seconds: float) -> int:
-        """Move a virtual clock on and apply everything that fell due, in due order."""
+    async def run_due(self) -> int:
+        """Timers, then playback steps, due by now."""
+        fired = self.fire_timers()
+        if self.playback is not None:
+            fired += await self.playback.run_due()
+        return fired
+
+    async def advance(self, seconds: float) -> int:
+        """Move a virtual clock on, applying everything that falls due on the way, in due order."""
         if not isinstance(self.clock, VirtualClock):
             raise TypeError("only a virtual clock can be advanced")
-        now = self.clock.advance(seconds)
-        self.service.store.set_meta(VIRTUAL_NOW, iso(now) or "")
-        return self.fire_due()
+        async with self._lock:  # two advances at once would interleave their steps
+            target = self.clock.now() + timedelta(seconds=seconds)
+            fired = 0
+            while True:
+                fired += await self.run_due()
+                await self._settle()
+                now = self.clock.now()
+                upcoming = self._next_due_after(now)
+                if upcoming is None or upcoming > target:
+                    break
+                self._move_clock(upcoming)
+            self._move_clock(target)
+            fired += await self.run_due()
+            self.wake()
+            return fired
+
+    def _move_clock(self, moment: datetime) -> None:
+        """Every step is stored, so a crash mid-advance resumes at the last moment reached."""
+        assert isinstance(self.clock, VirtualClock)
+        self.clock.set(moment)
+        with self.store.transaction():
+            self.store.set_meta(VIRTUAL_NOW, iso(moment) or "")
+
+    def _next_due_after(self, now: datetime) -> datetime | None:
+        moments = [self.store.next_timer_at(), self.store.next_delivery_at(),
+                   self.playback.next_due_at() if self.playback else None]
+        later = [m for m in moments if m is not None and m > now.timestamp()]
+        return datetime.fromtimestamp(min(later), tz=now.tzinfo) if later else None
+
+    async def _settle(self) -> None:
+        self.wake()
+        try:
+            await self.settle()
+        except TimeoutError:
+            log.warning("callbacks still in flight; the clock moves on without them")
 
     async def _run(self) -> None:
         while True:
             try:
-                self.fire_due()
-                nxt = self.service.store.next_timer_at()
+                await self.run_due()
+                moments = [self.store.next_timer_at(), self.playback.next_due_at() if self.playback else None]
+                nxt = min((m for m in moments if m is not None), default=None)
                 wait = 1.0 if nxt is None else max(0.01, min(1.0, nxt - self.clock.now().timestamp()))
             except Exception:
-                log.exception("timer pass failed; retrying")
+                log.exception("scheduler pass failed; retrying")
                 wait = 1.0
             await asyncio.sleep(wait)

@@ -78,9 +78,13 @@ class MarketplaceStub:
             self._scripts[kind].append(reply if isinstance(reply, Reply) else Reply(status=reply))
 
     def clear(self) -> None:
+        self.forget()
+        self.defects.clear()
+
+    def forget(self) -> None:
+        """Drop the call log and unused scripts; defects stay (between scenarios of one run)."""
         self.calls.clear()
         self._scripts.clear()
-        self.defects.clear()
 
     def calls_of(self, kind: str) -> list[Call]:
         return [c for c in self.calls if c.kind == kind]

@@ -4,6 +4,7 @@ every callback still arrives, and is acknowledged exactly once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -90,10 +91,13 @@ async def test_kill_9_mid_retry_loses_nothing_and_sends_nothing_twice(tmp_path: 
             return view["callbacks"][0]["attempts"] == 1
 
         await until(attempt_recorded)
-        await server.call("POST", "/_sim/clock/advance", role="admin", json={"seconds": 1})
-        # The second attempt is now stalled at the marketplace: kill the server in the middle of it.
+        # The advance lets the retry due after 1 s go out, and waits for it; the marketplace
+        # stalls it: kill the server in the middle of that attempt.
+        advance = asyncio.create_task(server.call("POST", "/_sim/clock/advance", role="admin", json={"seconds": 1}))
         await stub.wait_for(2, "invoice", answered=False)
         server.kill()
+        with contextlib.suppress(aiohttp.ClientError):
+            await advance
 
         await server.start()  # same database
         view = await server.call("GET", f"/_sim/orders/{ORDER}", role="admin")

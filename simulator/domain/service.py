@@ -64,6 +64,20 @@ class OrderService:
     def franchise_orders(self, chain: Order) -> list[Order]:
         return [self.order(chain.account, fid) for fid in chain.franchise_ids]
 
+    def inspect(self, account: str, order_id: str) -> dict[str, Any]:
+        """The chain order (from its own id or a franchise order's), its franchise orders, the
+        status timeline and its callbacks with each one's last attempt: ``GET /_sim/orders/{id}``."""
+        chain = self.chain_of(self.order(account, order_id))
+        return {
+            "chainOrder": render.order_json(chain, self.config),
+            "franchiseOrders": [render.order_json(f, self.config) for f in self.franchise_orders(chain)],
+            "timeline": self.store.transitions(account, [chain.id, *chain.franchise_ids]),
+            "changes": chain.changes,
+            "callbacks": [{"id": d.id, "kind": d.kind, "url": d.url, "body": d.body, "state": d.state,
+                           "attempts": d.attempts, "ref": d.ref, "lastAttempt": d.outcome or None}
+                          for d in self.store.deliveries(account, chain.id)],
+        }
+
     def receipt(self, order_id: str, at: datetime | None = None) -> dict[str, Any]:
         return {"date": iso(at or self.now()), "orderId": order_id, "receipt": new_receipt()}
 

@@ -13,6 +13,7 @@ from simulator.domain.service import OrderService
 from simulator.http import checkout, control, keys, oms
 from simulator.http.middleware import authenticate, errors_and_journal
 from simulator.outbox.dispatcher import Dispatcher
+from simulator.scenarios.playback import ScenarioPlayback, scenarios_for
 from simulator.scheduler import VIRTUAL_NOW, Scheduler
 from simulator.schemas import SchemaRegistry, default_registry
 from simulator.store.sqlite import SqliteStore
@@ -52,7 +53,14 @@ def create_app(config: Config, *, clock: Clock | None = None, store: SqliteStore
 
     app[keys.DISPATCHER] = Dispatcher(app[keys.STORE], app[keys.CLOCK], config.callbacks, app[keys.SCHEMAS],
                                       on_settled=change_settled)
-    app[keys.SCHEDULER] = Scheduler(service, app[keys.CLOCK], app[keys.DISPATCHER].wake)
+    dispatcher = app[keys.DISPATCHER]
+
+    async def settle() -> None:
+        await dispatcher.drain(timeout=config.callbacks.timeout + 5)
+
+    scenarios = scenarios_for(config, app[keys.SCHEMAS])  # raises ConfigError for a bad binding
+    playback = ScenarioPlayback(service, app[keys.CLOCK], scenarios, settle, dispatcher.wake) if scenarios else None
+    app[keys.SCHEDULER] = Scheduler(service, app[keys.CLOCK], dispatcher.wake, settle, playback)
 
     async def runtime(app: web.Application) -> AsyncIterator[None]:
         dispatcher, scheduler = app[keys.DISPATCHER], app[keys.SCHEDULER]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from aiohttp import web
 
 from simulator.clock import VirtualClock, iso, parse_iso
-from simulator.domain import render
 from simulator.domain.errors import BadRequest, Conflict, NotFound
 from simulator.http import keys
 from simulator.http.bodies import read_json
@@ -43,8 +42,7 @@ async def advance_clock(request: web.Request) -> web.Response:
     body = await read_json(request, app[keys.SCHEMAS], "clock-advance.request")
     if not isinstance(app[keys.CLOCK], VirtualClock):
         raise Conflict("SIM010", "The clock is real; start moisim with --clock virtual to advance it")
-    fired = app[keys.SCHEDULER].advance(float(body["seconds"]))
-    app[keys.DISPATCHER].wake()
+    fired = await app[keys.SCHEDULER].advance(float(body["seconds"]))
     return json_response({"clock": "virtual", "now": iso(app[keys.CLOCK].now()), "transitions": fired})
 
 
@@ -75,20 +73,22 @@ async def journal(request: web.Request) -> web.Response:
 @allow("admin")
 async def inspect_order(request: web.Request) -> web.Response:
     """The chain order, its franchise orders, the status timeline and its callbacks in one document."""
+    return json_response(request.app[keys.SERVICE].inspect(request[ACCOUNT], request.match_info["orderId"]))
+
+
+@allow("admin")
+async def drain_outbox(request: web.Request) -> web.Response:
+    """Wait until every callback that is due has been attempted (the scenario runner's sync point).
+
+    Retries scheduled for later are not waited for; ``settled`` is false if attempts were still in
+    flight when the wait gave up (after the attempt timeout and a few seconds more)."""
     app = request.app
-    service = app[keys.SERVICE]
-    chain = service.chain_of(service.order(request[ACCOUNT], request.match_info["orderId"]))
-    franchises = service.franchise_orders(chain)
-    timeline = app[keys.STORE].transitions(request[ACCOUNT], [chain.id, *chain.franchise_ids])
-    deliveries = app[keys.STORE].deliveries(request[ACCOUNT], chain.id)
-    return json_response({
-        "chainOrder": render.order_json(chain, app[keys.CONFIG]),
-        "franchiseOrders": [render.order_json(f, app[keys.CONFIG]) for f in franchises],
-        "timeline": timeline,
-        "changes": chain.changes,
-        "callbacks": [{"id": d.id, "kind": d.kind, "url": d.url, "body": d.body, "state": d.state,
-                       "attempts": d.attempts, "ref": d.ref, "lastAttempt": d.outcome or None} for d in deliveries],
-    })
+    try:
+        await app[keys.DISPATCHER].drain(timeout=app[keys.CONFIG].callbacks.timeout + 5)
+        settled = True
+    except TimeoutError:
+        settled = False
+    return json_response({"settled": settled})
 
 
 @allow("admin")
@@ -106,3 +106,4 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/_sim/journal", journal, name="sim-journal")
     r.add_get("/_sim/orders/{orderId}", inspect_order, name="sim-order")
     r.add_get("/_sim/stock", stock, name="sim-stock")
+    r.add_post("/_sim/outbox/drain", drain_outbox, name="sim-outbox-drain")

@@ -20,6 +20,19 @@ class Timer:
 
 
 @dataclass(slots=True)
+class Playback:
+    """A scenario bound to an order on a running server: the next step and when it is due."""
+
+    id: int
+    account: str
+    order_id: str  # the chain order
+    scenario: str
+    step: int  # index into the scenario's steps
+    start_on: str  # the status that starts the timeline
+    due_at: float | None  # None until the order reaches start_on
+
+
+@dataclass(slots=True)
 class Delivery:
     """One callback in the outbox: built once, attempted until settled."""
 
@@ -96,6 +109,14 @@ class Store(Protocol):
     def due_timers(self, now: float) -> list[Timer]: ...
     def delete_timer(self, timer_id: int) -> None: ...
     def next_timer_at(self) -> float | None: ...
+
+    # scenario playback
+    def add_playback(self, account: str, order_id: str, scenario: str, step: int, start_on: str) -> None: ...
+    def playbacks_of(self, account: str, order_id: str) -> list[Playback]: ...
+    def due_playbacks(self, now: float) -> list[Playback]: ...
+    def next_playback_at(self) -> float | None: ...
+    def move_playback(self, playback_id: int, step: int, due_at: float | None) -> None: ...
+    def delete_playback(self, playback_id: int) -> None: ...
 
     # outbox
     def enqueue(self, account: str, order_id: str, kind: str, url: str, body: dict, reply_schema: str | None,

@@ -26,7 +26,7 @@ from typing import Any, Iterable, Iterator
 
 from simulator.clock import iso
 from simulator.domain.orders import Order
-from simulator.store.base import Delivery, JournalEntry, Timer
+from simulator.store.base import Delivery, JournalEntry, Playback, Timer
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -71,6 +71,16 @@ CREATE TABLE IF NOT EXISTS timers (
 );
 CREATE INDEX IF NOT EXISTS timers_due ON timers (due_at);
 CREATE INDEX IF NOT EXISTS timers_order ON timers (account, order_id);
+CREATE TABLE IF NOT EXISTS playbacks (
+    id INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    scenario TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    start_on TEXT NOT NULL,
+    due_at REAL
+);
+CREATE INDEX IF NOT EXISTS playbacks_order ON playbacks (account, order_id);
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     account TEXT NOT NULL,
@@ -358,6 +368,30 @@ class SqliteStore:
     def next_timer_at(self) -> float | None:
         row = self._db.execute("SELECT MIN(due_at) FROM timers").fetchone()
         return row[0]
+
+    # --- scenario playback on bound orders -------------------------------------------------
+    def add_playback(self, account: str, order_id: str, scenario: str, step: int, start_on: str) -> None:
+        self._db.execute("INSERT INTO playbacks (account, order_id, scenario, step, start_on) VALUES (?,?,?,?,?)",
+                         (account, order_id, scenario, step, start_on))
+
+    def playbacks_of(self, account: str, order_id: str) -> list[Playback]:
+        rows = self._db.execute("SELECT id, account, order_id, scenario, step, start_on, due_at FROM playbacks "
+                                "WHERE account=? AND order_id=? ORDER BY id", (account, order_id)).fetchall()
+        return [Playback(*r) for r in rows]
+
+    def due_playbacks(self, now: float) -> list[Playback]:
+        rows = self._db.execute("SELECT id, account, order_id, scenario, step, start_on, due_at FROM playbacks "
+                                "WHERE due_at <= ? ORDER BY due_at, id", (now,)).fetchall()
+        return [Playback(*r) for r in rows]
+
+    def next_playback_at(self) -> float | None:
+        return self._db.execute("SELECT MIN(due_at) FROM playbacks").fetchone()[0]
+
+    def move_playback(self, playback_id: int, step: int, due_at: float | None) -> None:
+        self._db.execute("UPDATE playbacks SET step=?, due_at=? WHERE id=?", (step, due_at, playback_id))
+
+    def delete_playback(self, playback_id: int) -> None:
+        self._db.execute("DELETE FROM playbacks WHERE id=?", (playback_id,))
 
     # --- outbox ----------------------------------------------------------------------------
     def enqueue(self, account: str, order_id: str, kind: str, url: str, body: dict, reply_schema: str | None,

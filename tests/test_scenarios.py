@@ -1,0 +1,219 @@
+"""Scenarios: files and their errors, the bundled library against a correct and a defective
+marketplace stub, the conformance command and its JUnit report, ``--server``, and playback."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from simulator.cli import main
+from simulator.config import ConfigError
+from simulator.scenarios.conformance import run, select, start_in_process
+from simulator.scenarios.events import Event, ScenarioFinished, StepFinished
+from simulator.scenarios.model import BUNDLED_DIR, ScenarioError, load_scenario, load_scenarios
+from simulator.stub import MarketplaceStub, Reply
+from tests.conftest import sim_config
+
+BUNDLED = load_scenarios([BUNDLED_DIR])
+CONFORMANCE = select(BUNDLED.values(), "conformance")
+BEHAVIOUR = select(BUNDLED.values(), "behaviour")
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def handle(self, event: Event) -> None:
+        self.events.append(event)
+
+    def results(self) -> dict[str, ScenarioFinished]:
+        return {e.name: e for e in self.events if isinstance(e, ScenarioFinished)}
+
+
+def test_the_library_covers_every_flow_of_the_issue() -> None:
+    assert {s.name for s in CONFORMANCE} == {
+        "happy-path-full-invoice", "partial-invoices", "tracking-after-invoice", "repeated-invoice",
+        "seller-cancellation", "cancel-inside-window", "cancel-after-window-accepted", "cancel-after-window-denied",
+        "change-add-item", "change-remove-item", "change-discount", "change-increment", "duplicate-placement",
+        "invalid-payloads"}
+    assert {s.name for s in BEHAVIOUR} == {"behaviour-change-refused", "behaviour-callbacks-5xx-retried",
+                                           "behaviour-callbacks-timeout-and-drop", "behaviour-callbacks-give-up"}
+
+
+async def test_a_correct_marketplace_passes_every_scenario(marketplace: MarketplaceStub) -> None:
+    """Conformance and behaviour scenarios alike, against the built-in stub (fast timeouts)."""
+    collect = Collect()
+    config = sim_config(callbacks={"timeout": "300ms"})
+    finished = await run(CONFORMANCE + BEHAVIOUR, stub=marketplace, config=config, reporters=[collect])
+    failures = {name: r.failures or r.error for name, r in collect.results().items() if not r.ok}
+    assert failures == {}
+    assert finished.passed == len(CONFORMANCE) + len(BEHAVIOUR) and finished.failed == 0
+    steps = [e for e in collect.events if isinstance(e, StepFinished)]
+    assert len(steps) == sum(len(s.steps) for s in CONFORMANCE + BEHAVIOUR)
+
+
+DEFECTS = [
+    # (callback kind, the wrong reply, a scenario it breaks, what the failure must name)
+    ("invoice", Reply(200, body={"date": "2026-11-23T10:00:00Z", "orderId": "x"}), "happy-path-full-invoice",
+     "receipt"),
+    ("invoice", Reply(200, body="thanks!"), "repeated-invoice", "reply is not JSON"),
+    ("invoice", Reply(404), "partial-invoices", "answered 404"),
+    ("change", Reply(500), "change-add-item", "refused"),
+    ("change", Reply(200, body={"orderId": 17, "receipt": "r"}), "change-discount", "orderId"),
+    ("seller-cancellation", Reply(400), "seller-cancellation", "answered 400"),
+    ("seller-cancellation", Reply(503), "cancel-after-window-accepted", "answered 503"),
+]
+
+
+@pytest.mark.parametrize(("kind", "reply", "scenario", "named"), DEFECTS,
+                         ids=[f"{d[0]}-{d[2]}-{d[3]}" for d in DEFECTS])
+async def test_a_defective_marketplace_fails_naming_the_field_or_status(
+        marketplace: MarketplaceStub, kind: str, reply: Reply, scenario: str, named: str) -> None:
+    marketplace.defects[kind] = reply
+    collect = Collect()
+    finished = await run([BUNDLED[scenario]], stub=marketplace, config=sim_config(), reporters=[collect])
+    result = collect.results()[scenario]
+    assert finished.failed == 1 and not result.ok and result.error is None
+    assert any(named in failure for failure in result.failures), result.failures
+
+
+async def test_a_correct_marketplace_passes_through_an_already_running_server(marketplace: MarketplaceStub) -> None:
+    runner, url = await start_in_process(sim_config())
+    try:
+        collect = Collect()
+        finished = await run(select(CONFORMANCE, only=["happy-path-full-invoice", "invalid-payloads"]),
+                             stub=marketplace, config=sim_config(), reporters=[collect], server=url)
+        assert finished.passed == 2, collect.results()
+        # the same server a second time: the run id keeps marketplaceOrderGroups apart
+        finished = await run([BUNDLED["happy-path-full-invoice"]], stub=marketplace, config=sim_config(),
+                             reporters=[collect], server=url)
+        assert finished.passed == 1
+    finally:
+        await runner.cleanup()
+
+
+async def test_an_unreachable_server_is_an_error_of_the_run_not_a_failure(marketplace: MarketplaceStub) -> None:
+    collect = Collect()
+    finished = await run([BUNDLED["duplicate-placement"]], stub=marketplace, config=sim_config(),
+                         reporters=[collect], server="http://127.0.0.1:9")
+    result = collect.results()["duplicate-placement"]
+    assert finished.failed == 1 and result.error and "unreachable" in result.error
+
+
+# --- files -----------------------------------------------------------------------------------
+def write(tmp_path: Path, text: str, name: str = "s.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+SCENARIO = """\
+name: mine
+description: my first scenario
+steps:
+  - place:
+  - authorize:
+  - after: 30m
+  - start-handling:
+  - invoice: {number: NF-1}
+  - expect: {status: invoiced, callback: invoice}
+"""
+
+
+def test_a_scenario_loads_with_its_lines(tmp_path: Path) -> None:
+    scenario = load_scenario(write(tmp_path, SCENARIO))
+    assert [s.action for s in scenario.steps] == [
+        "place", "authorize", None, "start-handling", "invoice", "expect"]
+    assert scenario.steps[2].after == 1800 and scenario.steps[4].line == 8 and scenario.kind == "conformance"
+
+
+@pytest.mark.parametrize(("text", "where", "says"), [
+    (SCENARIO.replace("  - authorize:\n", "  - authorise:\n"), ":5:", "steps[1]: Additional properties"),
+    (SCENARIO.replace("after: 30m", "after: half an hour"), ":6:", "steps[2].after"),
+    (SCENARIO.replace("  - start-handling:\n", "  - start-handling:\n    invoice:\n"), ":7:", "does one thing"),
+    (SCENARIO.replace("name: mine", "name: My Scenario"), ":1:", "name"),
+    (SCENARIO.replace("description: my first scenario\n", ""), ":1:", "description: is required"),
+    (SCENARIO.replace("callback: invoice}", "outcome: refused}"), ":9:", "name it with callback"),
+    (SCENARIO.replace("  - place:\n", "  - place:\n  - expect-error: FMT009\n"), ":5:", "only an action can fail"),
+    (SCENARIO + "  - [\n", "", "invalid YAML"),
+])
+def test_mistakes_are_reported_with_file_line_and_field(tmp_path: Path, text: str, where: str, says: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    message = str(caught.value)
+    assert f"{path}{where}" in message and says in message, message
+
+
+def test_validate_checks_scenarios_and_configurations(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = write(tmp_path, SCENARIO, "good.yaml")
+    config = write(tmp_path, "callbacks:\n  attempts: 3\n", "moisim.yaml")
+    assert main(["validate", str(good), str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "scenario mine (conformance, 6 steps)" in out and "configuration" in out
+    bad_config = write(tmp_path, "callbacks:\n  attempts: none\n", "bad.yaml")
+    bad_scenario = write(tmp_path, SCENARIO.replace("after: 30m", "after: soon"), "bad-scenario.yaml")
+    assert main(["validate", str(good), str(bad_config), str(bad_scenario)]) == 1
+    err = capsys.readouterr().err
+    assert "callbacks.attempts" in err and f"{bad_scenario}:6:" in err and "2 of 3 file(s) invalid" in err
+
+
+def test_conformance_command_prints_progress_writes_junit_and_sets_the_exit_status(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    junit = tmp_path / "reports" / "moisim.xml"
+    assert main(["conformance", "--marketplace-endpoint", "stub", "--junit", str(junit)]) == 0
+    out = capsys.readouterr().out
+    assert f"[1/{len(CONFORMANCE)}] PASS" in out and f"{len(CONFORMANCE)} passed, 0 failed" in out
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None and suite.get("tests") == str(len(CONFORMANCE)) and suite.get("failures") == "0"
+    assert {case.get("name") for case in suite.iter("testcase")} == {s.name for s in CONFORMANCE}
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    write(folder, SCENARIO.replace("status: invoiced", "status: canceled"))
+    junit = tmp_path / "failing.xml"
+    assert main(["conformance", "--marketplace-endpoint", "stub", "--scenarios", str(folder),
+                 "--junit", str(junit)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  mine" in out and "order status is 'invoiced', expected 'canceled'" in out
+    failure = ET.parse(junit).getroot().find("testsuite/testcase/failure")
+    assert failure is not None and "line 9" in failure.get("message", "")
+
+
+def test_conformance_command_refuses_bad_input_with_status_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, SCENARIO.replace("after: 30m", "after: soon"))
+    assert main(["conformance", "--marketplace-endpoint", "stub", "--scenarios", str(tmp_path)]) == 2
+    assert "steps[2].after" in capsys.readouterr().err
+    assert main(["conformance", "--marketplace-endpoint", "stub", "--only", "no-such-scenario"]) == 2
+    assert "no scenario named 'no-such-scenario'" in capsys.readouterr().err
+
+
+# --- playback on a running server ------------------------------------------------------------
+async def test_a_bound_scenario_plays_the_seller_on_a_marketplace_order(make_sim, marketplace: MarketplaceStub) -> None:
+    sim = await make_sim(scenarios={"bindings": [{"scenario": "happy-path-full-invoice",
+                                                  "order-group-prefix": "auto-invoice-"}]})
+    endpoint = f"{marketplace.url}/api/orders?parameter=value"
+    order_id = (await sim.place("auto-invoice-1", endpoint))["orders"][0]["orderId"]
+    other = (await sim.place("manual-1", endpoint))["orders"][0]["orderId"]
+    for group, oid in (("auto-invoice-1", order_id), ("manual-1", other)):
+        await sim.authorize(oid, group)
+    await sim.advance(30 * 60)  # ready for handling: the scenario's timeline starts, its steps play
+    await sim.advance(60)
+    assert (await sim.order(order_id))["status"] == "invoiced"
+    assert (await sim.order(other))["status"] == "payment-approved"  # not bound: nobody touched it
+    [call] = marketplace.calls_of("invoice")
+    assert call.body["invoiceNumber"] == "NF-1001"
+    _, journal = await sim.call("GET", f"/_sim/journal?orderId={order_id}&kind=scenario", role="admin", expect=200)
+    played = sorted((e["step"], e["label"], e["ok"]) for e in journal["entries"])
+    assert [p[1] for p in played] == ["start-handling", "expect franchise-status=handling", "invoice",
+                                      "expect status=invoiced, franchise-status=invoiced, callback=invoice, "
+                                      "reply=valid, count=1"]
+    assert all(ok for _, _, ok in played), journal["entries"]
+
+
+async def test_a_binding_to_an_unknown_scenario_is_refused_at_start(make_sim) -> None:
+    with pytest.raises(ConfigError) as caught:
+        await make_sim(scenarios={"bindings": [{"scenario": "no-such", "affiliate": "MKP"}]})
+    assert "scenarios.bindings[0].scenario: no scenario named 'no-such'" in str(caught.value)
