@@ -217,3 +217,17 @@ async def test_a_binding_to_an_unknown_scenario_is_refused_at_start(make_sim) ->
     with pytest.raises(ConfigError) as caught:
         await make_sim(scenarios={"bindings": [{"scenario": "no-such", "affiliate": "MKP"}]})
     assert "scenarios.bindings[0].scenario: no scenario named 'no-such'" in str(caught.value)
+
+
+def test_the_readme_example_scenario_runs_as_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    example = readme.split("### Writing a scenario", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    write(tmp_path, example, "readme.yaml")
+    assert main(["conformance", "--marketplace-endpoint", "stub", "--scenarios", str(tmp_path)]) == 0
+    assert "PASS  invoice-then-tracking" in capsys.readouterr().out
+
+
+def test_validate_checks_the_scenarios_a_configuration_binds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write(tmp_path, "scenarios:\n  bindings:\n    - {scenario: nope, sku: '8'}\n", "moisim.yaml")
+    assert main(["validate", str(config)]) == 1
+    assert "scenarios.bindings[0].scenario: no scenario named 'nope'" in capsys.readouterr().err

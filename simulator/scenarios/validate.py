@@ -12,6 +12,8 @@ from typing import Sequence
 from simulator import yamlfile
 from simulator.config import ConfigError, load_config
 from simulator.scenarios.model import ScenarioError, load_scenario
+from simulator.scenarios.playback import scenarios_for
+from simulator.schemas import default_registry
 
 
 def validate_file(path: str) -> str:
@@ -24,6 +26,7 @@ def validate_file(path: str) -> str:
         scenario = load_scenario(path)
         return f"scenario {scenario.name} ({scenario.kind}, {len(scenario.steps)} steps)"
     config = load_config(path)
+    scenarios_for(config, default_registry())  # the scenarios its bindings name exist and are valid
     return f"configuration (account {config.account}, {len(config.bindings)} binding(s))"
 
 
