@@ -37,7 +37,7 @@ def test_the_library_covers_every_flow_of_the_issue() -> None:
         "happy-path-full-invoice", "partial-invoices", "tracking-after-invoice", "repeated-invoice",
         "seller-cancellation", "cancel-inside-window", "cancel-after-window-accepted", "cancel-after-window-denied",
         "change-add-item", "change-remove-item", "change-discount", "change-increment", "duplicate-placement",
-        "invalid-payloads"}
+        "invalid-payloads", "cancel-request-unanswered", "authorization-timeout"}
     assert {s.name for s in BEHAVIOUR} == {"behaviour-change-refused", "behaviour-callbacks-5xx-retried",
                                            "behaviour-callbacks-timeout-and-drop", "behaviour-callbacks-give-up"}
 
