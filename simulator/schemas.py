@@ -31,7 +31,15 @@ FAST_KEYWORDS = frozenset({
     "additionalProperties", "items", "minItems", "maxItems", "minLength", "maxLength", "pattern",
     "minimum", "maximum", "exclusiveMinimum", "enum", "const", "oneOf", "anyOf",
 })
-SCHEMA_DIR = Path(os.environ.get("MOISIM_SCHEMAS", Path(__file__).resolve().parent.parent / "schemas"))
+def data_dir(name: str) -> Path:
+    """``schemas/`` or ``scenarios/``: beside the source in a checkout, inside the package
+    (``simulator/_<name>``) when installed from a wheel."""
+    here = Path(__file__).resolve().parent
+    checkout = here.parent / name
+    return checkout if checkout.is_dir() else here / f"_{name}"
+
+
+SCHEMA_DIR = Path(os.environ.get("MOISIM_SCHEMAS", data_dir("schemas")))
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,9 @@ from typing import Any
 
 from simulator import yamlfile
 from simulator.durations import parse_duration
-from simulator.schemas import SchemaRegistry, default_registry
+from simulator.schemas import SchemaRegistry, data_dir, default_registry
 
-BUNDLED_DIR = Path(__file__).resolve().parent.parent.parent / "scenarios"
+BUNDLED_DIR = data_dir("scenarios")
 
 MARKETPLACE_ACTIONS = ("place", "authorize", "request-cancellation")
 SELLER_ACTIONS = ("start-handling", "invoice", "tracking", "change", "cancel", "deny-cancellation")
