@@ -284,7 +284,7 @@ def build_config(d: dict[str, Any], source: str, located: yamlfile.Located | Non
 
     bindings = tuple(
         Binding(b["scenario"], b.get("affiliate"), None if b.get("sku") is None else str(b["sku"]),
-                b.get("order-group-prefix"), b.get("start-on", "ready-for-handling"))
+                b.get("order-group-prefix"), b.get("start-on", Binding.start_on))
         for b in d["scenarios"]["bindings"]
     )
     for i, b in enumerate(bindings):

@@ -28,7 +28,7 @@ VIRTUAL_NOW = "virtual-clock-now"  # store meta key: where the virtual clock was
 
 class Scheduler:
     def __init__(self, service: OrderService, clock: Clock, wake: Callable[[], None],
-                 settle: Callable[[], Awaitable[None]], playback: "ScenarioPlayback | None" = None) -> None:
+                 settle: Callable[[], Awaitable[bool]], playback: "ScenarioPlayback | None" = None) -> None:
         self.service = service
         self.store = service.store
         self.clock = clock
@@ -70,7 +70,7 @@ class Scheduler:
             fired = 0
             while True:
                 fired += await self.run_due()
-                await self._settle()
+                await self.settle()  # the callbacks due at this moment are attempted before time moves on
                 now = self.clock.now()
                 upcoming = self._next_due_after(now)
                 if upcoming is None or upcoming > target:
@@ -93,13 +93,6 @@ class Scheduler:
                    self.playback.next_due_at() if self.playback else None]
         later = [m for m in moments if m is not None and m > now.timestamp()]
         return datetime.fromtimestamp(min(later), tz=now.tzinfo) if later else None
-
-    async def _settle(self) -> None:
-        self.wake()
-        try:
-            await self.settle()
-        except TimeoutError:
-            log.warning("callbacks still in flight; the clock moves on without them")
 
     async def _run(self) -> None:
         while True:

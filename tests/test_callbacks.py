@@ -326,3 +326,14 @@ async def test_the_journal_is_bounded() -> None:
     assert [e.data["n"] for e in entries] == list(range(450, 500))
     rows = store._db.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
     assert rows <= 50 + 50 // 100 + 1
+
+
+async def test_a_drain_that_gives_up_is_reported_not_a_500(sim: Sim, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dispatcher.settle bounds every wait for callbacks (the drain route, advance, playback checks)."""
+    async def never(timeout: float) -> None:
+        raise TimeoutError
+
+    monkeypatch.setattr(sim.dispatcher, "drain", never)
+    _, body = await sim.call("POST", "/_sim/outbox/drain", role="admin", expect=200)
+    assert body == {"settled": False}
+    await sim.advance(60)  # advance settles between steps; a give-up does not fail it

@@ -54,13 +54,10 @@ def create_app(config: Config, *, clock: Clock | None = None, store: SqliteStore
     app[keys.DISPATCHER] = Dispatcher(app[keys.STORE], app[keys.CLOCK], config.callbacks, app[keys.SCHEMAS],
                                       on_settled=change_settled)
     dispatcher = app[keys.DISPATCHER]
-
-    async def settle() -> None:
-        await dispatcher.drain(timeout=config.callbacks.timeout + 5)
-
     scenarios = scenarios_for(config, app[keys.SCHEMAS])  # raises ConfigError for a bad binding
-    playback = ScenarioPlayback(service, app[keys.CLOCK], scenarios, settle, dispatcher.wake) if scenarios else None
-    app[keys.SCHEDULER] = Scheduler(service, app[keys.CLOCK], dispatcher.wake, settle, playback)
+    playback = (ScenarioPlayback(service, app[keys.CLOCK], scenarios, dispatcher.settle, dispatcher.wake)
+                if scenarios else None)
+    app[keys.SCHEDULER] = Scheduler(service, app[keys.CLOCK], dispatcher.wake, dispatcher.settle, playback)
 
     async def runtime(app: web.Application) -> AsyncIterator[None]:
         dispatcher, scheduler = app[keys.DISPATCHER], app[keys.SCHEDULER]

@@ -82,13 +82,7 @@ async def drain_outbox(request: web.Request) -> web.Response:
 
     Retries scheduled for later are not waited for; ``settled`` is false if attempts were still in
     flight when the wait gave up (after the attempt timeout and a few seconds more)."""
-    app = request.app
-    try:
-        await app[keys.DISPATCHER].drain(timeout=app[keys.CONFIG].callbacks.timeout + 5)
-        settled = True
-    except TimeoutError:
-        settled = False
-    return json_response({"settled": settled})
+    return json_response({"settled": await request.app[keys.DISPATCHER].settle()})
 
 
 @allow("admin")

@@ -97,6 +97,16 @@ class Dispatcher:
                 self.wake()
                 await self._progress.wait()
 
+    async def settle(self) -> bool:
+        """``drain`` bounded by one attempt's timeout and a margin; never raises. False if an
+        attempt was still in flight when it gave up (the caller moves on without it)."""
+        try:
+            await self.drain(timeout=self.settings.timeout + 5)
+        except TimeoutError:
+            log.warning("callbacks still in flight after %.0fs; moving on", self.settings.timeout + 5)
+            return False
+        return True
+
     # --- the loop ------------------------------------------------------------------------
     async def _run(self) -> None:
         while True:

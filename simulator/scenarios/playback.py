@@ -57,7 +57,7 @@ def scenarios_for(config: Config, registry: SchemaRegistry) -> dict[str, Scenari
 
 class ScenarioPlayback:
     def __init__(self, service: OrderService, clock: Clock, scenarios: dict[str, Scenario],
-                 settle: Callable[[], Awaitable[None]], wake: Callable[[], None]) -> None:
+                 settle: Callable[[], Awaitable[bool]], wake: Callable[[], None]) -> None:
         self.service = service
         self.store = service.store
         self.clock = clock

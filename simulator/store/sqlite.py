@@ -451,19 +451,15 @@ class SqliteStore:
     # --- journal ---------------------------------------------------------------------------
     def journal_add(self, account: str, at: str, direction: str, kind: str, order_id: str | None, data: dict) -> None:
         with self.transaction():
-            self._journal_insert(account, at, direction, kind, order_id, data)
-
-    def _journal_insert(self, account: str, at: str, direction: str, kind: str, order_id: str | None,
-                        data: dict) -> None:
-        cur = self._db.execute(
-            "INSERT INTO journal (account, at, direction, kind, order_id, data) VALUES (?,?,?,?,?,?)",
-            (account, at, direction, kind, order_id, _dumps(data)),
-        )
-        self._journal_inserts += 1
-        # Trim in batches: the cap is kept to within 1 % without a DELETE per insert.
-        if self._journal_inserts >= max(1, self.journal_cap // 100):
-            self._journal_inserts = 0
-            self._db.execute("DELETE FROM journal WHERE id <= ?", (cur.lastrowid - self.journal_cap,))
+            cur = self._db.execute(
+                "INSERT INTO journal (account, at, direction, kind, order_id, data) VALUES (?,?,?,?,?,?)",
+                (account, at, direction, kind, order_id, _dumps(data)),
+            )
+            self._journal_inserts += 1
+            # Trim in batches: the cap is kept to within 1 % without a DELETE per insert.
+            if self._journal_inserts >= max(1, self.journal_cap // 100):
+                self._journal_inserts = 0
+                self._db.execute("DELETE FROM journal WHERE id <= ?", (cur.lastrowid - self.journal_cap,))
 
     def journal(self, account: str, *, order_id: str | None = None, direction: str | None = None,
                 kind: str | None = None, since: str | None = None, limit: int = 100) -> list[JournalEntry]:
