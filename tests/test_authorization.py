@@ -26,7 +26,8 @@ async def test_the_seeds_authorization_example_is_invalid_json_and_the_400_says_
     await sim.place()
     status, body = await sim.call("POST", AUTH, data=seeds.AUTHORIZATION_TEXT)
     assert (status, body["error"]["code"]) == (400, "SIM001")
-    assert "line 9 column 4" in body["error"]["message"]
+    # the seed's trailing comma after the first item, line 8 column 8
+    assert "line 8 column 8" in body["error"]["message"] and "trailing comma" in body["error"]["message"]
     assert (await sim.order(seeds.SEED_ORDER_ID))["status"] == "waiting-for-mkt-authorization"
 
 

@@ -216,6 +216,33 @@ async def test_invalid_json_says_where_it_broke(sim: Sim, text: str, where: str)
     assert where in body["error"]["message"]
 
 
+async def test_a_body_that_is_not_utf8_is_a_400_naming_the_byte(sim: Sim) -> None:
+    raw = json.dumps(seeds.place_body()).encode().replace(b"sicrano", b"sicr\xe3no")  # Latin-1, unlabelled
+    status, body = await sim.call("PUT", PLACE, data=raw)
+    assert (status, body["error"]["code"]) == (400, "SIM001")
+    assert "not UTF-8" in body["error"]["message"] and "0xe3" in body["error"]["message"]
+    _, journal = await sim.call("GET", "/_sim/journal?direction=in&kind=place-order", role="admin", expect=200)
+    entry = journal["entries"][-1]
+    assert entry["status"] == 400 and entry["body"]["clientProfileData"]["email"] == "sicr\ufffdno@mailinator.com"
+
+
+async def test_a_body_in_the_charset_it_names_is_read_in_that_charset(sim: Sim) -> None:
+    raw = json.dumps(seeds.place_body(), ensure_ascii=False).replace("sicrano", "sicrãno").encode("latin-1")
+    async with sim.client.put(PLACE, data=raw, headers={
+            **headers("marketplace"), "Content-Type": "application/json; charset=iso-8859-1"}) as resp:
+        assert resp.status == 200, await resp.text()
+    assert (await sim.order(seeds.SEED_ORDER_ID))["clientProfileData"]["email"] == "sicrãno@mailinator.com"
+
+
+@pytest.mark.parametrize("charset", ["no-such-charset", "utf-16"])
+async def test_an_unknown_or_wrong_charset_is_a_400(sim: Sim, charset: str) -> None:
+    async with sim.client.put(PLACE, data=json.dumps(seeds.place_body()).encode(), headers={
+            **headers("marketplace"), "Content-Type": f"application/json; charset={charset}"}) as resp:
+        body = await resp.json()
+    assert (resp.status, body["error"]["code"]) == (400, "SIM001")
+    assert charset in body["error"]["message"]
+
+
 @pytest.mark.parametrize("payload", ["[]", "null", "42", '"text"', "true"])
 async def test_json_that_is_not_an_object_is_a_400(sim: Sim, payload: str) -> None:
     status, body = await sim.call("PUT", PLACE, data=payload)

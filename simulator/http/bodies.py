@@ -3,34 +3,59 @@ the field, and VTEX's error code for the field where VTEX has one."""
 
 from __future__ import annotations
 
-import json
+import codecs
 from typing import Any
 
 from aiohttp import web
 
 from simulator.domain.errors import BadRequest
+from simulator import jsontext
 from simulator.http import keys
 from simulator.schemas import Finding, SchemaRegistry
 
 
-
 async def read_json(request: web.Request, schemas: SchemaRegistry, schema: str, *, optional: bool = False) -> Any:
-    text = await request.text()  # over client_max_size aiohttp raises 413 itself
-    request[keys.RAW_BODY] = text
-    if not text.strip():
+    raw = await request.read()  # over client_max_size aiohttp raises 413 itself
+    request[keys.RAW_BODY] = raw
+    if not raw.strip():
         if optional:
             return None
         raise BadRequest("SIM001", "Invalid JSON: the request body is empty; this route needs a JSON object")
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadRequest("SIM001", f"Invalid JSON at line {exc.lineno} column {exc.colno} (character {exc.pos}): "
-                                   f"{exc.msg}") from None
+    body = parse_json(raw, request.charset)
     findings = schemas.findings(schema, body)
     if findings:
         request[keys.FINDINGS] = findings  # kept for the journal
         raise error_for(schema, findings)
     return body
+
+
+def parse_json(raw: bytes, charset: str | None) -> Any:
+    """The body as JSON: UTF-8 unless the Content-Type names another charset."""
+    text: str | bytes = raw
+    if charset and codecs_name(charset) != "utf-8":
+        try:
+            text = raw.decode(charset)
+        except (LookupError, UnicodeDecodeError) as exc:
+            raise BadRequest("SIM001", f"Invalid JSON: the body is not {charset} text ({exc})") from None
+    try:
+        return jsontext.loads(text)
+    except jsontext.JSONDecodeError as exc:
+        if isinstance(text, bytes):
+            try:
+                text.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                raise BadRequest("SIM001", f"Invalid JSON: the body is not UTF-8 text (byte {bad.start} is "
+                                           f"0x{text[bad.start]:02x}); send UTF-8 or name the charset") from None
+        read_as = "" if isinstance(text, bytes) else f" (read as {charset}, the charset the Content-Type names)"
+        raise BadRequest("SIM001", f"Invalid JSON{read_as} at line {exc.lineno} column {exc.colno} "
+                                   f"(character {exc.pos}): {exc.msg}") from None
+
+
+def codecs_name(charset: str) -> str | None:
+    try:
+        return codecs.lookup(charset).name
+    except LookupError:
+        return None
 
 
 # (schema, first path element, second-level field) -> (code, VTEX message)

@@ -11,6 +11,7 @@ from aiohttp import web
 from simulator.clock import iso
 from simulator.domain.errors import VtexError
 from simulator.http import keys
+from simulator.http.render import json_response
 
 log = logging.getLogger("moisim.http")
 
@@ -30,7 +31,7 @@ def allow(*roles: str) -> Callable[[Handler], Handler]:
 
 
 def error_response(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message, "exception": None}}, status=status)
+    return json_response({"error": {"code": code, "message": message, "exception": None}}, status=status)
 
 
 _HTTP_CODES = {404: ("SIM003", "Not found"), 405: ("SIM004", "Method not allowed"),
@@ -43,7 +44,7 @@ async def errors_and_journal(request: web.Request, handler: Handler) -> web.Stre
     try:
         response = await handler(request)
     except VtexError as exc:
-        response = web.json_response(exc.body(), status=exc.status)
+        response = json_response(exc.body(), status=exc.status)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -77,7 +78,7 @@ def _journal(request: web.Request, response: web.StreamResponse) -> None:
         entry: dict[str, Any] = {
             "method": request.method, "path": request.path, "query": dict(request.query),
             "appKey": request.get(APP_KEY), "role": request.get(ROLE), "status": response.status,
-            "body": _text(raw), "findings": [f.to_json() for f in request.get(keys.FINDINGS, ())],
+            "body": _text(raw.decode("utf-8", "replace") if raw else None), "findings": [f.to_json() for f in request.get(keys.FINDINGS, ())],
             "reply": _text(reply.decode("utf-8", "replace") if isinstance(reply, bytes) else None),
         }
         order_id = request.match_info.get("orderId")

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
 
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+from simulator import jsontext
 
 
 def json_response(value: Any, status: int = 200) -> web.Response:
-    return web.json_response(value, status=status, dumps=dumps)
+    return web.Response(body=jsontext.dumps_bytes(value), status=status, content_type="application/json")

@@ -18,7 +18,6 @@ where the last recorded attempt left off.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from typing import Any, Callable
 
 import aiohttp
 
+from simulator import jsontext
 from simulator.clock import Clock, iso
 from simulator.config import CallbackSettings
 from simulator.outbox.callbacks import CHANGE
@@ -156,7 +156,7 @@ class Dispatcher:
 
     async def _post(self, delivery: Delivery, attempt: int) -> AttemptResult:
         assert self._session is not None
-        payload = json.dumps(delivery.body, separators=(",", ":"), ensure_ascii=False).encode()
+        payload = jsontext.dumps_bytes(delivery.body)
         headers = {"Content-Type": "application/json", "Accept": "application/json",
                    "X-Moisim-Delivery": str(delivery.id), "X-Moisim-Attempt": str(attempt)}
         t0 = time.perf_counter()
@@ -206,8 +206,8 @@ class Dispatcher:
             findings: list = []
             if delivery.reply_schema is not None:
                 try:
-                    reply = json.loads(result.reply_text or "")
-                except ValueError as exc:
+                    reply = jsontext.loads(result.reply_text or "")
+                except jsontext.JSONDecodeError as exc:
                     findings = [Finding((), f"reply is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})",
                                         "json")]
                 else:
