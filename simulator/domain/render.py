@@ -137,7 +137,7 @@ def order_json(order: Order, config: Config) -> dict[str, Any]:
         "cancelReason": cancellation.get("Reason") if cancellation else None,
         "checkedInPickupPointId": None,
         "totals": totals(order),
-        "sellers": [{"id": config.seller_id, "name": config.seller_name, "logo": None, "fulfillmentEndpoint": None}],
+        "sellers": sellers(config),
         "clientPreferencesData": None, "cancellationData": cancellation,
         "cancellationRequests": [order.cancellation_request] if order.cancellation_request else None,
         "taxData": None, "subscriptionData": None, "itemMetadata": item_metadata(order),
@@ -147,7 +147,7 @@ def order_json(order: Order, config: Config) -> dict[str, Any]:
         "customData": None, "commercialConditionData": None, "openTextField": None, "invoiceData": None,
         "changesAttachment": changes_attachment(order), "callCenterOperatorData": None,
         "packageAttachment": {"packages": packages(order)}, "paymentData": {"giftCards": [], "transactions": []},
-        "shippingData": shipping_data(order, config), "ratesAndBenefitsData": {"rateAndBenefitsIdentifiers": [], "id": "ratesAndBenefitsData"},
+        "shippingData": shipping_data(order, config), "ratesAndBenefitsData": rates_and_benefits(),
         "marketingData": None, "giftRegistryData": None,
         "clientProfileData": client_profile(order),
         "items": [item_json(item, i, order) for i, item in enumerate(order.items)],
@@ -199,16 +199,19 @@ def list_entry(order: Order) -> dict[str, Any]:
 
 
 def place_order_response(chain: Order, config: Config) -> dict[str, Any]:
-    """The Checkout place-order 200 shape; ``orders[0].orderId`` is the chain order id."""
-    full = order_json(chain, config)
+    """The Checkout place-order 200 shape; ``orders[0].orderId`` is the chain order id. Its parts
+    are the OMS order's own (``order_json``), built here without the rest of that document."""
+    created = iso(chain.creation_date)
     summary = {
         "orderId": chain.id, "orderGroup": chain.order_group, "state": chain.status, "isCheckedIn": False,
-        "sellerOrderId": full["sellerOrderId"], "storeId": None, "checkedInPickupPointId": None,
-        "value": chain.value, "items": full["items"], "sellers": full["sellers"], "totals": full["totals"],
-        "clientProfileData": full["clientProfileData"], "ratesAndBenefitsData": full["ratesAndBenefitsData"],
-        "shippingData": full["shippingData"], "paymentData": None, "itemMetadata": full["itemMetadata"],
-        "salesChannel": chain.sales_channel, "followUpEmail": full["followUpEmail"],
-        "creationDate": full["creationDate"], "lastChange": full["lastChange"], "timeZoneCreationDate": full["creationDate"],
+        "sellerOrderId": chain.franchise_ids[0] if chain.franchise_ids else chain.id, "storeId": None,
+        "checkedInPickupPointId": None, "value": chain.value,
+        "items": [item_json(item, i, chain) for i, item in enumerate(chain.items)],
+        "sellers": sellers(config), "totals": totals(chain), "clientProfileData": client_profile(chain),
+        "ratesAndBenefitsData": rates_and_benefits(), "shippingData": shipping_data(chain, config),
+        "paymentData": None, "itemMetadata": item_metadata(chain), "salesChannel": chain.sales_channel,
+        "followUpEmail": chain.client_profile.get("email"), "creationDate": created,
+        "lastChange": iso(chain.last_change), "timeZoneCreationDate": created,
         "marketplaceData": None, "origin": "Chain", "affiliateId": chain.affiliate_id,
         "marketplaceOrderGroup": chain.marketplace_order_group,
         "marketplaceServicesEndpoint": chain.marketplace_services_endpoint,
@@ -218,3 +221,11 @@ def place_order_response(chain: Order, config: Config) -> dict[str, Any]:
     return {"orderForm": None,
             "transactionData": {"merchantTransactions": [], "receiverUri": None, "gatewayCallbackTemplatePath": None},
             "orders": [summary]}
+
+
+def sellers(config: Config) -> list[dict[str, Any]]:
+    return [{"id": config.seller_id, "name": config.seller_name, "logo": None, "fulfillmentEndpoint": None}]
+
+
+def rates_and_benefits() -> dict[str, Any]:
+    return {"rateAndBenefitsIdentifiers": [], "id": "ratesAndBenefitsData"}

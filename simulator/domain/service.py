@@ -8,12 +8,12 @@ effects the table names. Time comes from the injected clock.
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
+from simulator import jsontext
 from simulator.clock import Clock, iso
 from simulator.config import Config
 from simulator.domain import render, routing
@@ -108,10 +108,11 @@ class OrderService:
 
         now = self.now()
         with self.store.transaction():
+            free = self.store.free_stock(account, [line["sku"] for line in lines])
             stores = routing.route(
                 [(line["sku"], line["quantity"], line["sla"]) for line in lines],
                 cfg.franchise_stores,
-                lambda store_id, sku: self.store.available(account, store_id, sku),
+                lambda store_id, sku: free.get((store_id, sku), 0),
             )
             chain_id = f"{affiliate_id}-{group}-01"
             items = [
@@ -133,16 +134,14 @@ class OrderService:
                 franchise = self._new_order(account, Kind.FRANCHISE, f"{store.affiliate_id}-{chain_id}", affiliate_id,
                                             sales_channel, body, store_items, now)
                 franchise.parent_id, franchise.store_id = chain_id, store.id
-                for item in store_items:
-                    self.store.move_stock(account, store.id, item.id, reserved=item.quantity)
+                self.store.move_stocks(account, [(store.id, item.id, item.quantity, 0) for item in store_items])
                 chain.franchise_ids.append(franchise.id)
                 ctx = Context()
                 self._move(franchise, Event.PLACE, now, ctx)
                 self._move(franchise, Event.ACCEPT, now, ctx)
                 self.store.save_order(franchise)
             self.store.save_order(chain)
-            response = json.dumps(render.place_order_response(chain, self.config), separators=(",", ":"),
-                                  ensure_ascii=False)
+            response = jsontext.dumps(render.place_order_response(chain, self.config))
             self.store.save_placement(account, affiliate_id, group, response)
         return response
 
@@ -530,12 +529,9 @@ class OrderService:
     def _effect(self, order: Order, effect: Effect, at: datetime, ctx: Context) -> None:
         timings = self.config.timings
         if effect is Effect.RELEASE_STOCK:
-            for item in order.items:
-                self.store.move_stock(order.account, item.store_id, item.id, reserved=-item.quantity)
+            self.store.move_stocks(order.account, [(i.store_id, i.id, -i.quantity, 0) for i in order.items])
         elif effect is Effect.COMMIT_STOCK:
-            for item in order.items:
-                self.store.move_stock(order.account, item.store_id, item.id, reserved=-item.quantity,
-                                      quantity=-item.quantity)
+            self.store.move_stocks(order.account, [(i.store_id, i.id, -i.quantity, -i.quantity) for i in order.items])
         elif effect is Effect.CLEAR_TIMERS:
             self.store.clear_timers(order.account, order.id)
         elif effect is Effect.SCHEDULE_AUTHORIZATION_TIMEOUT:

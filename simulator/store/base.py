@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol
 
+from simulator import jsontext
 from simulator.domain.orders import Order
 
 
@@ -66,7 +66,7 @@ class JournalEntry:
         for key in ("body", "reply"):  # journaled as raw text; shown as JSON where they are JSON
             if isinstance(data.get(key), str):
                 try:
-                    data[key] = json.loads(data[key])
+                    data[key] = jsontext.loads(data[key])
                 except ValueError:
                     pass
         return {"id": self.id, "at": self.at, "direction": self.direction, "kind": self.kind,
@@ -99,8 +99,10 @@ class Store(Protocol):
 
     # stock
     def seed_stock(self, account: str, rows: Iterable[tuple[str, str, int]]) -> None: ...
+    def free_stock(self, account: str, skus: Iterable[str]) -> dict[tuple[str, str], int]: ...
     def available(self, account: str, store_id: str, sku: str) -> int: ...
     def move_stock(self, account: str, store_id: str, sku: str, *, reserved: int = 0, quantity: int = 0) -> None: ...
+    def move_stocks(self, account: str, moves: Iterable[tuple[str, str, int, int]]) -> None: ...
     def stock(self, account: str) -> list[dict[str, Any]]: ...
 
     # timers

@@ -18,13 +18,13 @@ their own connection instead of stalling whichever request crossed the threshold
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 import threading
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator
 
 from simulator.clock import iso
+from simulator.jsontext import dumps as _dumps, loads
 from simulator.domain.orders import Order
 from simulator.store.base import Delivery, JournalEntry, Playback, Timer
 
@@ -124,10 +124,6 @@ CREATE INDEX IF NOT EXISTS journal_order ON journal (account, order_id);
 ORDER_COLUMNS = {"creationDate": "creation_date", "orderId": "order_id", "status": "status"}
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
 class SqliteStore:
     def __init__(self, path: str = ":memory:", *, synchronous: str = "normal", journal_cap: int = 10000) -> None:
         self.path = path
@@ -136,6 +132,10 @@ class SqliteStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
         self._db.execute("PRAGMA foreign_keys=ON")
+        # Each request is a SAVEPOINT inside the group's transaction, and SQLite copies every page a
+        # savepoint changes into a statement journal; in a temporary file that doubled the cost of
+        # a placement's writes, in memory it is a memcpy. Commits still go to the WAL on disk.
+        self._db.execute("PRAGMA temp_store=MEMORY")
         self._db.executescript(SCHEMA)
         self._depth = 0
         self._journal_inserts = 0
@@ -143,6 +143,9 @@ class SqliteStore:
         self._batch_open = False
         self._waiters: list[asyncio.Future[None]] = []
         self._checkpointer: _Checkpointer | None = None
+        self._sequences: dict[str, int] = {}  # the last number handed out, per account
+        self._sequences_unsaved: set[str] = set()
+        self._transitions: list[tuple[str, str, str | None, str, str, str]] = []  # written as a transaction ends
 
     def close(self) -> None:
         if self._batch_open:
@@ -171,6 +174,7 @@ class SqliteStore:
         waiters, self._waiters = self._waiters, []
         self._batch_open = False
         try:
+            self._save_sequences()
             self._db.execute("COMMIT")
         except Exception as exc:  # e.g. a full disk: every reply waiting on this batch fails
             try:
@@ -202,11 +206,14 @@ class SqliteStore:
         self._depth = 1
         try:
             yield
+            self._write_transitions()
         except BaseException:
             self._depth = 0
+            self._transitions.clear()
             self._db.execute("ROLLBACK")
             raise
         self._depth = 0
+        self._save_sequences()
         self._db.execute("COMMIT")
 
     def _savepoint(self) -> Iterator[None]:
@@ -219,8 +226,10 @@ class SqliteStore:
         self._depth = 1
         try:
             yield
+            self._write_transitions()
         except BaseException:
             self._depth = 0
+            self._transitions.clear()
             self._db.execute("ROLLBACK TO tx")
             self._db.execute("RELEASE tx")
             raise
@@ -230,7 +239,7 @@ class SqliteStore:
     # --- orders ----------------------------------------------------------------------------
     def get_order(self, account: str, order_id: str) -> Order | None:
         row = self._db.execute("SELECT doc FROM orders WHERE account=? AND order_id=?", (account, order_id)).fetchone()
-        return Order.from_doc(json.loads(row[0])) if row else None
+        return Order.from_doc(loads(row[0])) if row else None
 
     def save_order(self, order: Order) -> None:
         self._db.execute(
@@ -245,14 +254,14 @@ class SqliteStore:
             "SELECT doc FROM orders WHERE account=? AND affiliate_id=? AND marketplace_order_group=? AND kind='chain'",
             (account, affiliate_id, marketplace_order_group),
         ).fetchone()
-        return Order.from_doc(json.loads(row[0])) if row else None
+        return Order.from_doc(loads(row[0])) if row else None
 
     def orders_in_group(self, account: str, order_group: str) -> list[Order]:
         rows = self._db.execute(
             "SELECT doc FROM orders WHERE account=? AND order_group=? AND kind='chain' ORDER BY order_id",
             (account, order_group),
         ).fetchall()
-        return [Order.from_doc(json.loads(r[0])) for r in rows]
+        return [Order.from_doc(loads(r[0])) for r in rows]
 
     def list_orders(self, account: str, *, statuses: Iterable[str] = (), created_from: str | None = None,
                     created_to: str | None = None, affiliate_id: str | None = None, descending: bool = True,
@@ -279,15 +288,26 @@ class SqliteStore:
             f"SELECT doc FROM orders WHERE {clause} ORDER BY {column} {direction}, order_id {direction} LIMIT ? OFFSET ?",
             args + [limit, offset],
         ).fetchall()
-        return [Order.from_doc(json.loads(r[0])) for r in rows], total
+        return [Order.from_doc(loads(r[0])) for r in rows], total
 
     def next_sequence(self, account: str) -> int:
-        row = self._db.execute(
-            "INSERT INTO sequences (account, value) VALUES (?, 1) ON CONFLICT(account) DO UPDATE SET value=value+1"
-            " RETURNING value",
-            (account,),
-        ).fetchone()
-        return int(row[0])
+        """Numbers are handed out from memory and written once per commit: a number whose
+        transaction rolls back is skipped, never handed out twice."""
+        last = self._sequences.get(account)
+        if last is None:
+            row = self._db.execute("SELECT value FROM sequences WHERE account=?", (account,)).fetchone()
+            last = int(row[0]) if row else 0
+        self._sequences[account] = last + 1
+        self._sequences_unsaved.add(account)
+        if not self._depth and not self._batch_open:  # outside a transaction: saved at once
+            self._save_sequences()
+        return last + 1
+
+    def _save_sequences(self) -> None:
+        if self._sequences_unsaved:
+            self._db.executemany("INSERT OR REPLACE INTO sequences (account, value) VALUES (?,?)",
+                                 [(a, self._sequences[a]) for a in self._sequences_unsaved])
+            self._sequences_unsaved.clear()
 
     def save_placement(self, account: str, affiliate_id: str, marketplace_order_group: str, response: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO placements VALUES (?,?,?,?)",
@@ -302,8 +322,16 @@ class SqliteStore:
 
     def record_transition(self, account: str, order_id: str, from_status: str | None, to_status: str, event: str,
                           at: str) -> None:
-        self._db.execute("INSERT INTO transitions (account, order_id, from_status, to_status, event, at)"
-                         " VALUES (?,?,?,?,?,?)", (account, order_id, from_status, to_status, event, at))
+        self._transitions.append((account, order_id, from_status, to_status, event, at))
+        if not self._depth:
+            self._write_transitions()
+
+    def _write_transitions(self) -> None:
+        """A placement makes three moves: one statement for all of a transaction's moves."""
+        if self._transitions:
+            rows, self._transitions = self._transitions, []
+            self._db.executemany("INSERT INTO transitions (account, order_id, from_status, to_status, event, at)"
+                                 " VALUES (?,?,?,?,?,?)", rows)
 
     def transitions(self, account: str, order_ids: Iterable[str]) -> list[dict[str, Any]]:
         """Every recorded move of these orders, in the order they happened."""
@@ -329,6 +357,14 @@ class SqliteStore:
                 [(account, store, sku, qty) for store, sku, qty in rows],
             )
 
+    def free_stock(self, account: str, skus: Iterable[str]) -> dict[tuple[str, str], int]:
+        """Free units of these SKUs in every franchise store, by (store id, SKU), in one query."""
+        wanted = list(dict.fromkeys(skus))
+        rows = self._db.execute(
+            f"SELECT store_id, sku, quantity - reserved FROM stock WHERE account=? AND sku IN ({','.join('?' * len(wanted))})",
+            [account, *wanted]).fetchall()
+        return {(store_id, sku): int(free) for store_id, sku, free in rows}
+
     def available(self, account: str, store_id: str, sku: str) -> int:
         row = self._db.execute(
             "SELECT quantity - reserved FROM stock WHERE account=? AND store_id=? AND sku=?", (account, store_id, sku)
@@ -336,10 +372,14 @@ class SqliteStore:
         return int(row[0]) if row else 0
 
     def move_stock(self, account: str, store_id: str, sku: str, *, reserved: int = 0, quantity: int = 0) -> None:
-        self._db.execute(
+        self.move_stocks(account, [(store_id, sku, reserved, quantity)])
+
+    def move_stocks(self, account: str, moves: Iterable[tuple[str, str, int, int]]) -> None:
+        """Several (store id, SKU, change in reserved, change in quantity) moves in one call."""
+        self._db.executemany(
             "UPDATE stock SET reserved = MAX(0, reserved + ?), quantity = MAX(0, quantity + ?)"
             " WHERE account=? AND store_id=? AND sku=?",
-            (reserved, quantity, account, store_id, sku),
+            [(reserved, quantity, account, store_id, sku) for store_id, sku, reserved, quantity in moves],
         )
 
     def stock(self, account: str) -> list[dict[str, Any]]:
@@ -445,8 +485,8 @@ class SqliteStore:
     @staticmethod
     def _delivery(row: tuple) -> Delivery:
         (id_, account, order_id, kind, url, body, schema, state, attempts, next_at, created, ref, outcome) = row
-        return Delivery(id_, account, order_id, kind, url, json.loads(body), schema, state, attempts, next_at,
-                        created, ref, json.loads(outcome))
+        return Delivery(id_, account, order_id, kind, url, loads(body), schema, state, attempts, next_at,
+                        created, ref, loads(outcome))
 
     # --- journal ---------------------------------------------------------------------------
     def journal_add(self, account: str, at: str, direction: str, kind: str, order_id: str | None, data: dict) -> None:
@@ -476,7 +516,7 @@ class SqliteStore:
             " ORDER BY id LIMIT ?",
             args + [limit],
         ).fetchall()
-        return [JournalEntry(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6])) for r in rows]
+        return [JournalEntry(r[0], r[1], r[2], r[3], r[4], r[5], loads(r[6])) for r in rows]
 
     def _journal_floor(self) -> int:
         """Entries below this id are over the cap (not yet trimmed): never shown."""
