@@ -32,13 +32,15 @@ async def test_everything_survives_a_restart(make_sim, tmp_path: Path) -> None:
 async def test_a_failed_placement_leaves_nothing_behind(make_sim, monkeypatch) -> None:
     sim = await make_sim()
     calls = {"n": 0}
-    original = sim.store.save_placement
+    original = sim.store.save_order
 
-    def crash(*args, **kwargs):
-        calls["n"] += 1
+    def crash(order, placement=None):
+        if placement is None:  # the franchise order: saved, its stock reserved
+            return original(order)
+        calls["n"] += 1  # the chain order, the last write of a placement
         raise RuntimeError("simulated crash in the middle of a placement")
 
-    monkeypatch.setattr(sim.store, "save_placement", crash)
+    monkeypatch.setattr(sim.store, "save_order", crash)
     status, body = await sim.call("PUT", "/api/checkout/pvt/orders?sc=1&affiliateId=MKP", json=seeds.place_body())
     assert (status, body["error"]["code"]) == (500, "SIM500")
     assert "Traceback" not in str(body)
@@ -46,5 +48,33 @@ async def test_a_failed_placement_leaves_nothing_behind(make_sim, monkeypatch) -
     assert sim.store.list_orders("moisim")[1] == 0
     assert sim.store.get_order("moisim", "FRC-" + seeds.SEED_ORDER_ID) is None
     assert sum(s["reserved"] for s in sim.store.stock("moisim")) == 0
-    monkeypatch.setattr(sim.store, "save_placement", original)
+    monkeypatch.setattr(sim.store, "save_order", original)
     await sim.place()
+
+
+async def test_a_database_from_before_placements_moved_into_orders_is_migrated(make_sim, tmp_path: Path) -> None:
+    """Up to 0.1 the place-order responses had a table of their own; replays still find them."""
+    path = tmp_path / "old.db"
+    config = sim_config(store={"path": str(path)}, placement={"duplicates": "replay"})
+    first = await make_sim(config)
+    original = await first.place()
+    await first.client.close()
+    first.store.close()
+    import sqlite3
+
+    db = sqlite3.connect(path, isolation_level=None)  # rewrite it the way 0.1 stored it
+    db.executescript("""
+        CREATE TABLE placements (account TEXT NOT NULL, affiliate_id TEXT NOT NULL,
+            marketplace_order_group TEXT NOT NULL, response TEXT NOT NULL,
+            PRIMARY KEY (account, affiliate_id, marketplace_order_group));
+        INSERT INTO placements SELECT account, affiliate_id, marketplace_order_group, placement FROM orders
+            WHERE kind = 'chain';
+        ALTER TABLE orders DROP COLUMN placement;
+    """)
+    db.close()
+
+    second = await make_sim(config)
+    status, replay = await second.call("PUT", "/api/checkout/pvt/orders?sc=1&affiliateId=MKP", json=seeds.place_body())
+    assert (status, replay) == (200, original)
+    tables = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "placements" not in tables

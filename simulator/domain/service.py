@@ -140,9 +140,8 @@ class OrderService:
                 self._move(franchise, Event.PLACE, now, ctx)
                 self._move(franchise, Event.ACCEPT, now, ctx)
                 self.store.save_order(franchise)
-            self.store.save_order(chain)
             response = jsontext.dumps(render.place_order_response(chain, self.config))
-            self.store.save_placement(account, affiliate_id, group, response)
+            self.store.save_order(chain, placement=response)
         return response
 
     def _new_order(self, account: str, kind: Kind, order_id: str, affiliate_id: str, sales_channel: str,

@@ -40,19 +40,13 @@ CREATE TABLE IF NOT EXISTS orders (
     marketplace_order_group TEXT NOT NULL,
     creation_date TEXT NOT NULL,
     doc TEXT NOT NULL,
+    placement TEXT,
     PRIMARY KEY (account, order_id)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS orders_chain_key ON orders (account, affiliate_id, marketplace_order_group)
     WHERE kind = 'chain';
 CREATE INDEX IF NOT EXISTS orders_listing ON orders (account, kind, creation_date);
 CREATE INDEX IF NOT EXISTS orders_group ON orders (account, order_group);
-CREATE TABLE IF NOT EXISTS placements (
-    account TEXT NOT NULL,
-    affiliate_id TEXT NOT NULL,
-    marketplace_order_group TEXT NOT NULL,
-    response TEXT NOT NULL,
-    PRIMARY KEY (account, affiliate_id, marketplace_order_group)
-);
 CREATE TABLE IF NOT EXISTS sequences (account TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS stock (
     account TEXT NOT NULL,
@@ -137,6 +131,7 @@ class SqliteStore:
         # a placement's writes, in memory it is a memcpy. Commits still go to the WAL on disk.
         self._db.execute("PRAGMA temp_store=MEMORY")
         self._db.executescript(SCHEMA)
+        _migrate(self._db)
         self._depth = 0
         self._journal_inserts = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -216,12 +211,15 @@ class SqliteStore:
         self._save_sequences()
         self._db.execute("COMMIT")
 
-    def _savepoint(self) -> Iterator[None]:
-        if not self._batch_open:
+    def _open_batch(self) -> None:
+        """Group commit: join the write transaction of this turn of the loop, opening it if needed."""
+        if self._loop is not None and not self._batch_open:
             self._db.execute("BEGIN IMMEDIATE")
             self._batch_open = True
-            assert self._loop is not None
             self._loop.call_soon(self._flush)
+
+    def _savepoint(self) -> Iterator[None]:
+        self._open_batch()
         self._db.execute("SAVEPOINT tx")
         self._depth = 1
         try:
@@ -241,12 +239,17 @@ class SqliteStore:
         row = self._db.execute("SELECT doc FROM orders WHERE account=? AND order_id=?", (account, order_id)).fetchone()
         return Order.from_doc(loads(row[0])) if row else None
 
-    def save_order(self, order: Order) -> None:
+    def save_order(self, order: Order, placement: str | None = None) -> None:
+        """Insert or update; ``placement`` is the place-order response kept with a new chain order."""
+        # An upsert, not INSERT OR REPLACE: a replace deletes the row and rewrites every index.
         self._db.execute(
-            "INSERT OR REPLACE INTO orders (account, order_id, kind, order_group, parent_id, status, affiliate_id,"
-            " marketplace_order_group, creation_date, doc) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO orders (account, order_id, kind, order_group, parent_id, status, affiliate_id,"
+            " marketplace_order_group, creation_date, doc, placement) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT (account, order_id) DO UPDATE SET status=excluded.status, doc=excluded.doc,"
+            " placement=COALESCE(excluded.placement, placement)",
             (order.account, order.id, str(order.kind), order.order_group, order.parent_id, order.status,
-             order.affiliate_id, order.marketplace_order_group, _sortable(order), _dumps(order.to_doc())),
+             order.affiliate_id, order.marketplace_order_group, iso(order.creation_date), _dumps(order.to_doc()),
+             placement),
         )
 
     def find_chain_order(self, account: str, affiliate_id: str, marketplace_order_group: str) -> Order | None:
@@ -309,14 +312,10 @@ class SqliteStore:
                                  [(a, self._sequences[a]) for a in self._sequences_unsaved])
             self._sequences_unsaved.clear()
 
-    def save_placement(self, account: str, affiliate_id: str, marketplace_order_group: str, response: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO placements VALUES (?,?,?,?)",
-                         (account, affiliate_id, marketplace_order_group, response))
-
     def get_placement(self, account: str, affiliate_id: str, marketplace_order_group: str) -> str | None:
         row = self._db.execute(
-            "SELECT response FROM placements WHERE account=? AND affiliate_id=? AND marketplace_order_group=?",
-            (account, affiliate_id, marketplace_order_group),
+            "SELECT placement FROM orders WHERE account=? AND affiliate_id=? AND marketplace_order_group=?"
+            " AND kind='chain'", (account, affiliate_id, marketplace_order_group),
         ).fetchone()
         return row[0] if row else None
 
@@ -490,16 +489,17 @@ class SqliteStore:
 
     # --- journal ---------------------------------------------------------------------------
     def journal_add(self, account: str, at: str, direction: str, kind: str, order_id: str | None, data: dict) -> None:
-        with self.transaction():
-            cur = self._db.execute(
-                "INSERT INTO journal (account, at, direction, kind, order_id, data) VALUES (?,?,?,?,?,?)",
-                (account, at, direction, kind, order_id, _dumps(data)),
-            )
-            self._journal_inserts += 1
-            # Trim in batches: the cap is kept to within 1 % without a DELETE per insert.
-            if self._journal_inserts >= max(1, self.journal_cap // 100):
-                self._journal_inserts = 0
-                self._db.execute("DELETE FROM journal WHERE id <= ?", (cur.lastrowid - self.journal_cap,))
+        # One INSERT is atomic on its own: it joins the open transaction without a savepoint.
+        self._open_batch()
+        cur = self._db.execute(
+            "INSERT INTO journal (account, at, direction, kind, order_id, data) VALUES (?,?,?,?,?,?)",
+            (account, at, direction, kind, order_id, _dumps(data)),
+        )
+        self._journal_inserts += 1
+        # Trim in batches: the cap is kept to within 1 % without a DELETE per insert.
+        if self._journal_inserts >= max(1, self.journal_cap // 100):
+            self._journal_inserts = 0
+            self._db.execute("DELETE FROM journal WHERE id <= ?", (cur.lastrowid - self.journal_cap,))
 
     def journal(self, account: str, *, order_id: str | None = None, direction: str | None = None,
                 kind: str | None = None, since: str | None = None, limit: int = 100) -> list[JournalEntry]:
@@ -549,5 +549,16 @@ class _Checkpointer:
         self._thread.join(timeout=5)
 
 
-def _sortable(order: Order) -> str:
-    return iso(order.creation_date) or ""
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a database written by an earlier moisim up to this schema."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(orders)")}
+    if "placement" not in columns:  # before 0.2 place-order responses had a table of their own
+        db.execute("ALTER TABLE orders ADD COLUMN placement TEXT")
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='placements'").fetchone():
+        db.executescript(
+            "BEGIN IMMEDIATE;"
+            "UPDATE orders SET placement = (SELECT p.response FROM placements p WHERE p.account = orders.account"
+            " AND p.affiliate_id = orders.affiliate_id AND p.marketplace_order_group = orders.marketplace_order_group)"
+            " WHERE kind = 'chain' AND placement IS NULL;"
+            "DROP TABLE placements;"
+            "COMMIT;")
