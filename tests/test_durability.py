@@ -70,6 +70,11 @@ async def test_a_database_from_before_placements_moved_into_orders_is_migrated(m
         INSERT INTO placements SELECT account, affiliate_id, marketplace_order_group, placement FROM orders
             WHERE kind = 'chain';
         ALTER TABLE orders DROP COLUMN placement;
+        ALTER TABLE journal DROP COLUMN body;
+        ALTER TABLE journal DROP COLUMN reply;
+        INSERT INTO journal (account, at, direction, kind, order_id, data) VALUES ('moisim',
+            '2026-01-01T00:00:00.0000000+00:00', 'in', 'start-handling', 'MKP-x-01',
+            '{"status":409,"body":"{\\"a\\":1}","reply":"{\\"error\\":{}}"}');
     """)
     db.close()
 
@@ -78,3 +83,5 @@ async def test_a_database_from_before_placements_moved_into_orders_is_migrated(m
     assert (status, replay) == (200, original)
     tables = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "placements" not in tables
+    _, journal = await second.call("GET", "/_sim/journal?orderId=MKP-x-01", role="admin", expect=200)
+    assert [(e["status"], e["body"], e["reply"]) for e in journal["entries"]] == [(409, {"a": 1}, {"error": {}})]

@@ -278,6 +278,19 @@ async def test_unknown_route_and_wrong_method_are_vtex_shaped(sim: Sim) -> None:
     assert (status, body["error"]["code"]) == (405, "SIM004")
 
 
+async def test_the_journal_shows_a_placement_with_its_order_and_the_reply_as_sent(sim: Sim) -> None:
+    async with sim.client.put(PLACE, json=seeds.place_body(), headers=headers("marketplace")) as resp:
+        sent = await resp.json()
+    await sim.call("PUT", PLACE, json=seeds.place_body("other", items=[{"id": "nope", "quantity": 1, "seller": "1"}]))
+    _, journal = await sim.call("GET", f"/_sim/journal?orderId={seeds.SEED_ORDER_ID}", role="admin", expect=200)
+    [entry] = journal["entries"]  # found by the order it created, though the route has no {orderId}
+    assert (entry["kind"], entry["status"], entry["orderId"]) == ("place-order", 200, seeds.SEED_ORDER_ID)
+    assert entry["reply"] == sent and entry["body"] == seeds.place_body()
+    _, journal = await sim.call("GET", "/_sim/journal?kind=place-order", role="admin", expect=200)
+    refused = journal["entries"][-1]
+    assert refused["status"] == 400 and refused["reply"]["error"]["code"] == "ORD006"  # logisticsInfo[1] has no item
+
+
 async def test_app_tokens_never_reach_the_journal(sim: Sim) -> None:
     await sim.place()
     _, journal = await sim.call("GET", "/_sim/journal", role="admin", expect=200)

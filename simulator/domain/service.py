@@ -30,6 +30,15 @@ def new_receipt() -> str:
     return uuid.uuid4().hex
 
 
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """A placement's chain order id and the place-order response text, the very text a
+    duplicate placement replays."""
+
+    order_id: str
+    response: str
+
+
 @dataclass
 class Context:
     """Who caused a move and why: recorded with cancellations."""
@@ -82,9 +91,8 @@ class OrderService:
         return {"date": iso(at or self.now()), "orderId": order_id, "receipt": new_receipt()}
 
     # --- placement -----------------------------------------------------------------------
-    def place(self, account: str, affiliate_id: str | None, sales_channel: str | None, body: dict[str, Any]) -> str:
-        """Place a chain order; returns the Checkout place-order response as JSON text, the very
-        text a duplicate placement replays."""
+    def place(self, account: str, affiliate_id: str | None, sales_channel: str | None, body: dict[str, Any]) -> Placed:
+        """Place a chain order: its id and the Checkout place-order response as JSON text."""
         cfg = self.config
         if not affiliate_id or affiliate_id not in cfg.affiliates:
             raise BadRequest("CHK0120", f"Invalid affiliate id: affiliateId={affiliate_id!r} is not an affiliate of this seller")
@@ -102,7 +110,7 @@ class OrderService:
             if cfg.duplicates == "replay":
                 replay = self.store.get_placement(account, affiliate_id, group)
                 if replay is not None:
-                    return replay
+                    return Placed(existing.id, replay)
             raise BadRequest("FMT009", f"The request order with marketplace order id {group} for affiliate "
                                        f"{affiliate_id} already exists")
 
@@ -142,7 +150,7 @@ class OrderService:
                 self.store.save_order(franchise)
             response = jsontext.dumps(render.place_order_response(chain, self.config))
             self.store.save_order(chain, placement=response)
-        return response
+        return Placed(chain_id, response)
 
     def _new_order(self, account: str, kind: Kind, order_id: str, affiliate_id: str, sales_channel: str,
                    body: dict[str, Any], items: list[Item], now: datetime) -> Order:

@@ -16,8 +16,10 @@ async def place_order(request: web.Request) -> web.Response:
     body = await read_json(request, app[keys.SCHEMAS], "place-order.request")
     query = request.query
     affiliate = query.get("affiliateId") or query.get("affiliateid")
-    document = app[keys.SERVICE].place(request[ACCOUNT], affiliate, query.get("sc"), body)
-    return web.Response(text=document, content_type="application/json")
+    placed = app[keys.SERVICE].place(request[ACCOUNT], affiliate, query.get("sc"), body)
+    request[keys.ORDER_ID] = placed.order_id
+    request[keys.REPLY_IS_PLACEMENT] = True
+    return web.Response(text=placed.response, content_type="application/json")
 
 
 @allow("marketplace")

@@ -27,3 +27,5 @@ ACCOUNT = web.RequestKey("account", str)
 APP_KEY = web.RequestKey("app-key", str)
 RAW_BODY = web.RequestKey("raw-body", bytes)
 FINDINGS = web.RequestKey("findings", list)
+ORDER_ID = web.RequestKey("order-id", str)  # the order a route without {orderId} acted on, for the journal
+REPLY_IS_PLACEMENT = web.RequestKey("reply-is-placement", bool)  # the reply is the stored place-order response

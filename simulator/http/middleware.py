@@ -78,13 +78,16 @@ def _journal(request: web.Request, response: web.StreamResponse) -> None:
         entry: dict[str, Any] = {
             "method": request.method, "path": request.path, "query": dict(request.query),
             "appKey": request.get(APP_KEY), "role": request.get(ROLE), "status": response.status,
-            "body": _text(raw.decode("utf-8", "replace") if raw else None), "findings": [f.to_json() for f in request.get(keys.FINDINGS, ())],
-            "reply": _text(reply.decode("utf-8", "replace") if isinstance(reply, bytes) else None),
+            "findings": [f.to_json() for f in request.get(keys.FINDINGS, ())],
         }
-        order_id = request.match_info.get("orderId")
+        order_id = request.match_info.get("orderId") or request.get(keys.ORDER_ID)
         route = request.match_info.route.name if request.match_info.route else None
-        app[keys.STORE].journal_add(request.get(ACCOUNT) or app[keys.CONFIG].account, iso(app[keys.CLOCK].now()), "in",
-                                    route or "unrouted", order_id, entry)
+        placement = request.get(keys.REPLY_IS_PLACEMENT, False) and response.status == 200
+        app[keys.STORE].journal_add(
+            request.get(ACCOUNT) or app[keys.CONFIG].account, iso(app[keys.CLOCK].now()) or "", "in",
+            route or "unrouted", order_id, entry, body=_text(raw.decode("utf-8", "replace") if raw else None),
+            reply=None if placement else _text(reply.decode("utf-8", "replace") if isinstance(reply, bytes) else None),
+            reply_is_placement=placement)
     except Exception:  # the journal must never break a reply
         log.exception("could not journal a request")
 

@@ -110,11 +110,14 @@ CREATE TABLE IF NOT EXISTS journal (
     direction TEXT NOT NULL,
     kind TEXT NOT NULL,
     order_id TEXT,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    body TEXT,
+    reply TEXT
 );
 CREATE INDEX IF NOT EXISTS journal_order ON journal (account, order_id);
 """
 
+_REPLY_FROM = "~replyFrom"  # in a journal entry's data: where its reply is kept instead
 ORDER_COLUMNS = {"creationDate": "creation_date", "orderId": "order_id", "status": "status"}
 
 
@@ -488,12 +491,18 @@ class SqliteStore:
                         created, ref, loads(outcome))
 
     # --- journal ---------------------------------------------------------------------------
-    def journal_add(self, account: str, at: str, direction: str, kind: str, order_id: str | None, data: dict) -> None:
+    def journal_add(self, account: str, at: str, direction: str, kind: str, order_id: str | None, data: dict, *,
+                    body: str | None = None, reply: str | None = None, reply_is_placement: bool = False) -> None:
+        """``body`` and ``reply`` are the texts that crossed the wire, kept as they are (not escaped
+        into ``data``); ``reply_is_placement`` says the reply is the chain order's stored
+        place-order response, which is then not stored twice."""
+        if reply_is_placement:
+            data = {**data, _REPLY_FROM: "placement"}
         # One INSERT is atomic on its own: it joins the open transaction without a savepoint.
         self._open_batch()
         cur = self._db.execute(
-            "INSERT INTO journal (account, at, direction, kind, order_id, data) VALUES (?,?,?,?,?,?)",
-            (account, at, direction, kind, order_id, _dumps(data)),
+            "INSERT INTO journal (account, at, direction, kind, order_id, data, body, reply) VALUES (?,?,?,?,?,?,?,?)",
+            (account, at, direction, kind, order_id, _dumps(data), body, None if reply_is_placement else reply),
         )
         self._journal_inserts += 1
         # Trim in batches: the cap is kept to within 1 % without a DELETE per insert.
@@ -512,11 +521,25 @@ class SqliteStore:
             where.append("at >= ?")
             args.append(since)
         rows = self._db.execute(
-            f"SELECT id, account, at, direction, kind, order_id, data FROM journal WHERE {' AND '.join(where)}"
-            " ORDER BY id LIMIT ?",
+            f"SELECT id, account, at, direction, kind, order_id, data, body, reply FROM journal"
+            f" WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
             args + [limit],
         ).fetchall()
-        return [JournalEntry(r[0], r[1], r[2], r[3], r[4], r[5], loads(r[6])) for r in rows]
+        entries = []
+        for id_, account_, at, direction_, kind_, order_id_, data, body, reply in rows:
+            entry = JournalEntry(id_, account_, at, direction_, kind_, order_id_, loads(data))
+            if body is not None:
+                entry.data["body"] = body
+            if entry.data.pop(_REPLY_FROM, None) == "placement":
+                reply = self._placement_of(account_, order_id_ or "")
+            if reply is not None:
+                entry.data["reply"] = reply
+            entries.append(entry)
+        return entries
+
+    def _placement_of(self, account: str, order_id: str) -> str | None:
+        row = self._db.execute("SELECT placement FROM orders WHERE account=? AND order_id=?", (account, order_id)).fetchone()
+        return row[0] if row else None
 
     def _journal_floor(self) -> int:
         """Entries below this id are over the cap (not yet trimmed): never shown."""
@@ -554,6 +577,10 @@ def _migrate(db: sqlite3.Connection) -> None:
     columns = {row[1] for row in db.execute("PRAGMA table_info(orders)")}
     if "placement" not in columns:  # before 0.2 place-order responses had a table of their own
         db.execute("ALTER TABLE orders ADD COLUMN placement TEXT")
+    columns = {row[1] for row in db.execute("PRAGMA table_info(journal)")}
+    for column in ("body", "reply"):  # before 0.2 both were inside the data column
+        if column not in columns:
+            db.execute(f"ALTER TABLE journal ADD COLUMN {column} TEXT")
     if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='placements'").fetchone():
         db.executescript(
             "BEGIN IMMEDIATE;"
