@@ -166,6 +166,8 @@ async def test_5xx_timeouts_and_dropped_connections_are_retried(make_sim, market
     assert attempts[2]["error"].startswith("connection error")
     assert [a["outcome"] for a in attempts] == ["retrying"] * 4 + ["accepted"]
     assert all(a["url"].endswith("?parameter=value") for a in attempts)
+    assert all(a["body"] == marketplace.calls_of("invoice")[0].body for a in attempts)  # what was sent
+    assert {"date", "orderId", "receipt"} <= set(attempts[4]["reply"])  # what came back
 
 
 async def test_retries_stop_after_the_configured_attempts(make_sim, marketplace: MarketplaceStub) -> None:

@@ -12,6 +12,7 @@ from simulator.clock import iso
 from simulator.domain.errors import VtexError
 from simulator.http import keys
 from simulator.http.render import json_response
+from simulator.store.base import Kept
 
 log = logging.getLogger("moisim.http")
 
@@ -86,8 +87,8 @@ def _journal(request: web.Request, response: web.StreamResponse) -> None:
         app[keys.STORE].journal_add(
             request.get(ACCOUNT) or app[keys.CONFIG].account, iso(app[keys.CLOCK].now()) or "", "in",
             route or "unrouted", order_id, entry, body=_text(raw.decode("utf-8", "replace") if raw else None),
-            reply=None if placement else _text(reply.decode("utf-8", "replace") if isinstance(reply, bytes) else None),
-            reply_is_placement=placement)
+            reply=Kept.PLACEMENT if placement else _text(reply.decode("utf-8", "replace") if isinstance(reply, bytes)
+                                                         else None))
     except Exception:  # the journal must never break a reply
         log.exception("could not journal a request")
 

@@ -32,7 +32,7 @@ from simulator.config import CallbackSettings
 from simulator.outbox.callbacks import CHANGE
 from simulator.outbox.resolver import DaemonThreadResolver
 from simulator.schemas import Finding, SchemaRegistry
-from simulator.store.base import Delivery, Store
+from simulator.store.base import Delivery, Kept, Store
 
 log = logging.getLogger("moisim.dispatcher")
 
@@ -188,9 +188,10 @@ class Dispatcher:
         }
         with self.store.transaction():
             self.store.settle_attempt(delivery.id, state=state, attempts=attempt, next_attempt_at=next_at, outcome=verdict)
-            self.store.journal_add(delivery.account, iso(started), "out", delivery.kind, delivery.order_id, {
-                "deliveryId": delivery.id, "method": "POST", "url": delivery.url, "body": delivery.body,
-                "replySchema": delivery.reply_schema, "state": state, **verdict})
+            self.store.journal_add(delivery.account, iso(started) or "", "out", delivery.kind, delivery.order_id, {
+                "deliveryId": delivery.id, "method": "POST", "url": delivery.url, "replySchema": delivery.reply_schema,
+                "state": state, **{k: v for k, v in verdict.items() if k != "reply"}},
+                body=Kept.DELIVERY, reply=result.reply_text)
             if state != "pending" and self.on_settled is not None:
                 self.on_settled(delivery, outcome, reply)
         log.info("callback %s", delivery.kind, extra={"fields": {

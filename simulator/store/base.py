@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Iterable, Protocol
 
 from simulator import jsontext
 from simulator.domain.orders import Order
+
+
+class Kept(str, Enum):
+    """A journal text the store already holds: the entry points at it instead of a copy."""
+
+    PLACEMENT = "placement"  # the reply: the chain order's stored place-order response
+    DELIVERY = "delivery"  # the body: the outbox delivery's body (the entry's data names deliveryId)
 
 
 @dataclass(slots=True)
@@ -131,6 +139,6 @@ class Store(Protocol):
 
     # journal
     def journal_add(self, account: str, at: str, direction: str, kind: str, order_id: str | None, data: dict, *,
-                    body: str | None = None, reply: str | None = None, reply_is_placement: bool = False) -> None: ...
+                    body: str | Kept | None = None, reply: str | Kept | None = None) -> None: ...
     def journal(self, account: str, *, order_id: str | None = None, direction: str | None = None,
                 kind: str | None = None, since: str | None = None, limit: int = 100) -> list[JournalEntry]: ...

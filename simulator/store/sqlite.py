@@ -26,7 +26,7 @@ from typing import Any, Iterable, Iterator
 from simulator.clock import iso
 from simulator.jsontext import dumps as _dumps, loads
 from simulator.domain.orders import Order
-from simulator.store.base import Delivery, JournalEntry, Playback, Timer
+from simulator.store.base import Delivery, JournalEntry, Kept, Playback, Timer
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -117,7 +117,7 @@ CREATE TABLE IF NOT EXISTS journal (
 CREATE INDEX IF NOT EXISTS journal_order ON journal (account, order_id);
 """
 
-_REPLY_FROM = "~replyFrom"  # in a journal entry's data: where its reply is kept instead
+_BODY_FROM, _REPLY_FROM = "~bodyFrom", "~replyFrom"  # in a journal entry's data: where the text is kept
 ORDER_COLUMNS = {"creationDate": "creation_date", "orderId": "order_id", "status": "status"}
 
 
@@ -450,9 +450,13 @@ class SqliteStore:
     def ready_deliveries(self, now: float, exclude_orders: Iterable[tuple[str, str]] = (), limit: int = 100) -> list[Delivery]:
         """Pending deliveries due now that are the oldest pending one of their order."""
         excluded = set(exclude_orders)
+        # Walks the pending index in due order and stops at the limit; the NOT EXISTS keeps each
+        # order's callbacks in sequence. (A GROUP BY over every pending row cost ~0.6 ms a call
+        # with 1000 queued, and the dispatcher asks after every attempt.)
         rows = self._db.execute(
-            f"{self._DELIVERY} WHERE id IN (SELECT MIN(id) FROM outbox WHERE state='pending' GROUP BY account, order_id)"
-            " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+            f"{self._DELIVERY} AS o WHERE state='pending' AND next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM outbox p"
+            " WHERE p.account=o.account AND p.order_id=o.order_id AND p.state='pending' AND p.id < o.id)"
+            " ORDER BY next_attempt_at, id LIMIT ?",
             (now, limit + len(excluded)),
         ).fetchall()
         out = [self._delivery(r) for r in rows]
@@ -492,17 +496,18 @@ class SqliteStore:
 
     # --- journal ---------------------------------------------------------------------------
     def journal_add(self, account: str, at: str, direction: str, kind: str, order_id: str | None, data: dict, *,
-                    body: str | None = None, reply: str | None = None, reply_is_placement: bool = False) -> None:
+                    body: str | Kept | None = None, reply: str | Kept | None = None) -> None:
         """``body`` and ``reply`` are the texts that crossed the wire, kept as they are (not escaped
-        into ``data``); ``reply_is_placement`` says the reply is the chain order's stored
-        place-order response, which is then not stored twice."""
-        if reply_is_placement:
-            data = {**data, _REPLY_FROM: "placement"}
+        into ``data``), or where the store already holds them (:class:`Kept`), not stored twice."""
+        kept = {key: value.value for key, value in ((_BODY_FROM, body), (_REPLY_FROM, reply)) if isinstance(value, Kept)}
+        if kept:
+            data = {**data, **kept}
         # One INSERT is atomic on its own: it joins the open transaction without a savepoint.
         self._open_batch()
         cur = self._db.execute(
             "INSERT INTO journal (account, at, direction, kind, order_id, data, body, reply) VALUES (?,?,?,?,?,?,?,?)",
-            (account, at, direction, kind, order_id, _dumps(data), body, None if reply_is_placement else reply),
+            (account, at, direction, kind, order_id, _dumps(data), None if isinstance(body, Kept) else body,
+             None if isinstance(reply, Kept) else reply),
         )
         self._journal_inserts += 1
         # Trim in batches: the cap is kept to within 1 % without a DELETE per insert.
@@ -528,14 +533,20 @@ class SqliteStore:
         entries = []
         for id_, account_, at, direction_, kind_, order_id_, data, body, reply in rows:
             entry = JournalEntry(id_, account_, at, direction_, kind_, order_id_, loads(data))
+            if entry.data.pop(_BODY_FROM, None) == Kept.DELIVERY:
+                body = self._delivery_body(entry.data.get("deliveryId"))
             if body is not None:
                 entry.data["body"] = body
-            if entry.data.pop(_REPLY_FROM, None) == "placement":
+            if entry.data.pop(_REPLY_FROM, None) == Kept.PLACEMENT:
                 reply = self._placement_of(account_, order_id_ or "")
             if reply is not None:
                 entry.data["reply"] = reply
             entries.append(entry)
         return entries
+
+    def _delivery_body(self, delivery_id: Any) -> str | None:
+        row = self._db.execute("SELECT body FROM outbox WHERE id=?", (delivery_id,)).fetchone()
+        return row[0] if row else None
 
     def _placement_of(self, account: str, order_id: str) -> str | None:
         row = self._db.execute("SELECT placement FROM orders WHERE account=? AND order_id=?", (account, order_id)).fetchone()
