@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 
 from aiohttp import web
 
@@ -21,12 +22,15 @@ async def place(request: web.Request) -> web.Response:
 
 
 RECEIVED = 0
+FIRST = LAST = 0.0  # perf_counter of the first and the latest arrival
 
 
 async def receive(request: web.Request) -> web.Response:
-    global RECEIVED
+    global RECEIVED, FIRST, LAST
     await request.read()
     RECEIVED += 1
+    LAST = time.perf_counter()
+    FIRST = FIRST or LAST
     return web.json_response({"date": "2026-01-01T00:00:00Z", "orderId": "x", "receipt": "y"})
 
 
@@ -36,6 +40,7 @@ async def main(kind: str) -> None:
         app.router.add_put("/api/checkout/pvt/orders", place)
     else:
         app.router.add_get("/_count", lambda _r: web.json_response(RECEIVED))  # how many arrived so far
+        app.router.add_get("/_span", lambda _r: web.json_response(LAST - FIRST))  # first to latest arrival, s
         app.router.add_post("/{tail:.*}", receive)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

@@ -3,9 +3,11 @@
 1. Placement: PUT the seed's order (a new marketplaceOrderGroup each time) at 32 concurrent
    connections, against moisim (schema validation, routing, durable SQLite WAL, journal on)
    and against a bare aiohttp handler that parses the same body and answers a similar document.
-2. Callback delivery: invoices that each queue an invoice callback, delivered end to end
-   through the durable outbox to a loopback receiver, against a bare aiohttp client posting
-   the same bodies to the same receiver with the dispatcher's concurrency.
+2. Callback delivery: invoice callbacks waiting in the durable outbox (queued by the domain
+   while no server ran, as after a crash) delivered by `moisim serve` to a loopback receiver,
+   every attempt judged and recorded, against a bare aiohttp client posting the same bodies to
+   the same receiver with the dispatcher's concurrency. Then, for the whole path, the seller's
+   invoice requests over HTTP with their callbacks, from the first request to the last arrival.
 
 Each server runs in its own process; the load comes from this one. Figures are printed as
 measured; compare the ratios, not the absolute numbers, across machines.
@@ -123,8 +125,69 @@ async def bench_placement(n: int, concurrency: int, rounds: int) -> None:
           f"bare {[round(r['rps']) for r in results['bare aiohttp handler']]}")
 
 
+def queue_invoice_callbacks(db: str, endpoint: str, n: int) -> None:
+    """N authorized orders past their window, each with an invoice callback waiting in the outbox,
+    written by the domain straight to the database while no server runs."""
+    from dataclasses import replace
+
+    from simulator.clock import VirtualClock, iso
+    from simulator.config import load_config
+    from simulator.domain.service import OrderService
+    from simulator.http.app import open_store
+    from simulator.scheduler import VIRTUAL_NOW
+
+    config = replace(load_config(None), store_path=db)
+    store, clock = open_store(config), VirtualClock()
+    service = OrderService(config, store, clock)
+    for i in range(n):
+        service.place(config.account, "MKP", "1", seeds.place_body(f"q-{i}", endpoint))
+        service.authorize(config.account, f"MKP-q-{i}-01", seeds.authorization_body(f"q-{i}"))
+    clock.advance(1800)
+    service.fire_due_timers()
+    for i in range(n):
+        service.invoice(config.account, f"MKP-q-{i}-01", seeds.invoice_body(f"nf-{i}", 132))
+    store.set_meta(VIRTUAL_NOW, iso(clock.now()) or "")
+    store.close()
+
+
+async def bench_delivery(n: int) -> None:
+    print(f"\n== Callback delivery: {n} invoice callbacks from the durable outbox to a loopback receiver ==")
+    with tempfile.TemporaryDirectory() as tmp:
+        receiver, rport = start_bare("receiver")
+        db = str(Path(tmp) / "outbox.db")
+        endpoint = f"http://127.0.0.1:{rport}/mkp"
+        try:
+            await asyncio.to_thread(queue_invoice_callbacks, db, endpoint, n)
+            start = time.perf_counter()
+            sim, sport = start_moisim(db, clock="virtual")  # the dispatcher resumes the queued callbacks
+            async with aiohttp.ClientSession() as s:
+                while True:  # ask the receiver, not moisim, so polling adds no load to what is measured
+                    async with s.get(f"http://127.0.0.1:{rport}/_count") as resp:
+                        if await resp.json() >= n:
+                            break
+                    await asyncio.sleep(0.005)
+                from_start = time.perf_counter() - start
+                async with s.get(f"http://127.0.0.1:{rport}/_span") as resp:
+                    span = await resp.json()
+                await asyncio.sleep(0.2)  # let the last verdicts commit, then check every one was recorded
+                async with s.get(f"http://127.0.0.1:{sport}/_sim/journal?direction=out&limit={n}", headers=ADMIN) as resp:
+                    recorded = [e for e in (await resp.json())["entries"] if e["outcome"] == "accepted"]
+            stop(sim)
+            bodies = [json.dumps({"type": "Output", "invoiceNumber": f"nf-{i}", "invoiceValue": 132}).encode()
+                      for i in range(n)]
+            bare = await load("", bodies, 16, {}, method="POST",
+                              urls=[f"{endpoint}/api/oms/pvt/orders/q-{i}/invoice" for i in range(n)])
+        finally:
+            stop(receiver)
+    rate = (n - 1) / span
+    print(f"  bare aiohttp client      {bare['rps']:8.0f} callbacks/s")
+    print(f"  moisim dispatcher        {rate:8.0f} callbacks/s (first to last arrival; {n / from_start:.0f}/s counting "
+          f"start-up from a cold process)")
+    print(f"  moisim / bare: {rate / bare['rps']:.0%}  (target >= 50%)   attempts recorded as accepted: {len(recorded)}/{n}")
+
+
 async def bench_callbacks(n: int) -> None:
-    print(f"\n== Callback delivery: {n} invoice callbacks, end to end, durable outbox ==")
+    print(f"\n== The whole path: {n} seller invoice requests over HTTP, each callback delivered and recorded ==")
     with tempfile.TemporaryDirectory() as tmp:
         receiver, rport = start_bare("receiver")
         sim, sport = start_moisim(str(Path(tmp) / "cb.db"), clock="virtual")
@@ -160,8 +223,9 @@ async def bench_callbacks(n: int) -> None:
             stop(receiver)
             stop(sim)
     print(f"  bare aiohttp client      {bare['rps']:8.0f} callbacks/s")
-    print(f"  moisim (invoice -> outbox -> delivered, recorded)  {moisim_rate:8.0f} callbacks/s")
-    print(f"  moisim / bare: {moisim_rate / bare['rps']:.0%}  (target >= 50%)   attempts recorded: {recorded}/{n}")
+    print(f"  moisim (invoice request -> outbox -> delivered, recorded)  {moisim_rate:8.0f} callbacks/s")
+    print(f"  moisim / bare: {moisim_rate / bare['rps']:.0%}  (two HTTP exchanges per callback here; informational)"
+          f"   attempts recorded: {recorded}/{n}")
 
 
 def main() -> None:
@@ -173,6 +237,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"moisim bench: python {sys.version.split()[0]}, {os.cpu_count()} cpus")
     asyncio.run(bench_placement(args.requests, args.concurrency, args.rounds))
+    asyncio.run(bench_delivery(args.callbacks))
     asyncio.run(bench_callbacks(args.callbacks))
 
 
