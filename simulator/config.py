@@ -238,6 +238,9 @@ def build_config(d: dict[str, Any], source: str, located: yamlfile.Located | Non
             problem(("franchise-stores", i, "id"), f"franchise store {f['id']!r} is listed twice")
         if f["affiliate-id"] in store_affiliates:
             problem(("franchise-stores", i, "affiliate-id"), f"affiliate id {f['affiliate-id']!r} is used by two stores")
+        elif f["affiliate-id"] in affiliates:  # order ids start with it: a franchise order's id would be a chain order's
+            problem(("franchise-stores", i, "affiliate-id"), f"affiliate id {f['affiliate-id']!r} is also a "
+                                                             "marketplace affiliate; use another")
         store_ids.add(f["id"])
         store_affiliates.add(f["affiliate-id"])
         for j, sla in enumerate(f["slas"]):

@@ -41,6 +41,7 @@ def test_a_file_overrides_only_what_it_names(tmp_path: Path) -> None:
     ("callbacks:\n  invoice: /x/{nope}\n", "callbacks.invoice: unknown placeholder"),
     ("franchise-stores:\n  - id: a\n    affiliate-id: A\n    slas: [Express]\n", "franchise-stores[0].slas[0]: SLA 'Express'"),
     ("affiliates:\n  - {id: MKP, sales-channel: 1}\n  - {id: MKP, sales-channel: 2}\n", ":3: affiliates[1].id"),
+    ("affiliates:\n  - {id: FRC, sales-channel: 1}\n", "franchise-stores[0].affiliate-id: affiliate id 'FRC' is also a"),
     ("- just\n- a list\n", "must hold a mapping"),
     ("timings: [\n", "invalid YAML"),
 ])

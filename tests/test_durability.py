@@ -34,9 +34,9 @@ async def test_a_failed_placement_leaves_nothing_behind(make_sim, monkeypatch) -
     calls = {"n": 0}
     original = sim.store.save_order
 
-    def crash(order, placement=None):
+    def crash(order, placement=None, **kwargs):
         if placement is None:  # the franchise order: saved, its stock reserved
-            return original(order)
+            return original(order, **kwargs)
         calls["n"] += 1  # the chain order, the last write of a placement
         raise RuntimeError("simulated crash in the middle of a placement")
 
@@ -85,3 +85,15 @@ async def test_a_database_from_before_placements_moved_into_orders_is_migrated(m
     assert "placements" not in tables
     _, journal = await second.call("GET", "/_sim/journal?orderId=MKP-x-01", role="admin", expect=200)
     assert [(e["status"], e["body"], e["reply"]) for e in journal["entries"]] == [(409, {"a": 1}, {"error": {}})]
+
+
+async def test_a_new_order_never_overwrites_one_with_the_same_id(sim) -> None:
+    import sqlite3
+
+    import pytest
+
+    await sim.place()
+    chain = sim.store.get_order("moisim", seeds.SEED_ORDER_ID)
+    with pytest.raises(sqlite3.IntegrityError):
+        sim.store.save_order(chain, placement="{}", new=True)
+    assert sim.store.get_placement("moisim", seeds.SEED_ORDER_ID) != "{}"

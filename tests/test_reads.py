@@ -76,6 +76,14 @@ async def test_order_group_lists_the_chain_orders(sim: Sim) -> None:
     assert (status, body["error"]["code"]) == (404, "CHK0199")
 
 
+async def test_an_order_group_is_not_confused_with_one_whose_name_extends_it(sim: Sim) -> None:
+    for group in ("g", "g-1", "g.1", "g-01"):
+        await sim.place(group)
+    for group, expected in (("MKP-g", ["MKP-g-01"]), ("MKP-g-1", ["MKP-g-1-01"]), ("MKP-g-01", ["MKP-g-01-01"])):
+        _, body = await sim.call("GET", f"/api/oms/pvt/orders/order-group/{group}", expect=200)
+        assert [o["orderId"] for o in body] == expected
+
+
 async def test_sellers_read_too_and_strangers_do_not(sim: Sim) -> None:
     await sim.place()
     await sim.call("GET", f"/api/oms/pvt/orders/{seeds.SEED_ORDER_ID}", role="seller", expect=200)

@@ -26,6 +26,12 @@ from simulator.store.base import Store
 Listener = Callable[[str, Order, dict[str, Any]], None]
 
 
+def chain_order_id(affiliate_id: str, marketplace_order_group: str) -> str:
+    """One chain order per (affiliate, marketplace order group), and its id says which: affiliate
+    ids have no "-", so the id is unique exactly when the pair is (the store relies on it)."""
+    return f"{affiliate_id}-{marketplace_order_group}-01"
+
+
 def new_receipt() -> str:
     return uuid.uuid4().hex
 
@@ -102,13 +108,14 @@ class OrderService:
         lines = self._check_items(body)
         group = body["marketplaceOrderGroup"]
 
-        existing = self.store.find_chain_order(account, affiliate_id, group)
+        chain_id = chain_order_id(affiliate_id, group)
+        existing = self.store.get_order(account, chain_id)
         if existing is not None:
             if existing.status == Status.CANCELED:
                 raise BadRequest("FMT0060", f"The request order with marketplace order id {group} for affiliate "
                                             f"{affiliate_id} is already canceled and cannot be recreated")
             if cfg.duplicates == "replay":
-                replay = self.store.get_placement(account, affiliate_id, group)
+                replay = self.store.get_placement(account, chain_id)
                 if replay is not None:
                     return Placed(existing.id, replay)
             raise BadRequest("FMT009", f"The request order with marketplace order id {group} for affiliate "
@@ -122,7 +129,6 @@ class OrderService:
                 cfg.franchise_stores,
                 lambda store_id, sku: free.get((store_id, sku), 0),
             )
-            chain_id = f"{affiliate_id}-{group}-01"
             items = [
                 Item(id=l["sku"], quantity=l["quantity"], price=l["price"], seller=l["seller"], name=l["name"],
                      store_id=store_id, sla=l["sla"], delivery_channel=l["channel"], shipping_price=l["shipping"],
@@ -147,9 +153,9 @@ class OrderService:
                 ctx = Context()
                 self._move(franchise, Event.PLACE, now, ctx)
                 self._move(franchise, Event.ACCEPT, now, ctx)
-                self.store.save_order(franchise)
+                self.store.save_order(franchise, new=True)
             response = jsontext.dumps(render.place_order_response(chain, self.config))
-            self.store.save_order(chain, placement=response)
+            self.store.save_order(chain, placement=response, new=True)
         return Placed(chain_id, response)
 
     def _new_order(self, account: str, kind: Kind, order_id: str, affiliate_id: str, sales_channel: str,

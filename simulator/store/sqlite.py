@@ -43,10 +43,7 @@ CREATE TABLE IF NOT EXISTS orders (
     placement TEXT,
     PRIMARY KEY (account, order_id)
 );
-CREATE UNIQUE INDEX IF NOT EXISTS orders_chain_key ON orders (account, affiliate_id, marketplace_order_group)
-    WHERE kind = 'chain';
 CREATE INDEX IF NOT EXISTS orders_listing ON orders (account, kind, creation_date);
-CREATE INDEX IF NOT EXISTS orders_group ON orders (account, order_group);
 CREATE TABLE IF NOT EXISTS sequences (account TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS stock (
     account TEXT NOT NULL,
@@ -242,30 +239,26 @@ class SqliteStore:
         row = self._db.execute("SELECT doc FROM orders WHERE account=? AND order_id=?", (account, order_id)).fetchone()
         return Order.from_doc(loads(row[0])) if row else None
 
-    def save_order(self, order: Order, placement: str | None = None) -> None:
-        """Insert or update; ``placement`` is the place-order response kept with a new chain order."""
+    def save_order(self, order: Order, placement: str | None = None, *, new: bool = False) -> None:
+        """Insert (``new``: an order id that exists already is an error, never overwritten) or
+        update; ``placement`` is the place-order response kept with a new chain order."""
         # An upsert, not INSERT OR REPLACE: a replace deletes the row and rewrites every index.
         self._db.execute(
             "INSERT INTO orders (account, order_id, kind, order_group, parent_id, status, affiliate_id,"
             " marketplace_order_group, creation_date, doc, placement) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-            " ON CONFLICT (account, order_id) DO UPDATE SET status=excluded.status, doc=excluded.doc,"
-            " placement=COALESCE(excluded.placement, placement)",
+            + ("" if new else " ON CONFLICT (account, order_id) DO UPDATE SET status=excluded.status,"
+               " doc=excluded.doc, placement=COALESCE(excluded.placement, placement)"),
             (order.account, order.id, str(order.kind), order.order_group, order.parent_id, order.status,
              order.affiliate_id, order.marketplace_order_group, iso(order.creation_date), _dumps(order.to_doc()),
              placement),
         )
 
-    def find_chain_order(self, account: str, affiliate_id: str, marketplace_order_group: str) -> Order | None:
-        row = self._db.execute(
-            "SELECT doc FROM orders WHERE account=? AND affiliate_id=? AND marketplace_order_group=? AND kind='chain'",
-            (account, affiliate_id, marketplace_order_group),
-        ).fetchone()
-        return Order.from_doc(loads(row[0])) if row else None
-
     def orders_in_group(self, account: str, order_group: str) -> list[Order]:
+        # A group's orders are its id plus "-01", "-02"...: a range of the primary key ("." follows "-").
         rows = self._db.execute(
-            "SELECT doc FROM orders WHERE account=? AND order_group=? AND kind='chain' ORDER BY order_id",
-            (account, order_group),
+            "SELECT doc FROM orders WHERE account=? AND order_id >= ? AND order_id < ? AND order_group=?"
+            " AND kind='chain' ORDER BY order_id",
+            (account, order_group + "-", order_group + ".", order_group),
         ).fetchall()
         return [Order.from_doc(loads(r[0])) for r in rows]
 
@@ -315,11 +308,9 @@ class SqliteStore:
                                  [(a, self._sequences[a]) for a in self._sequences_unsaved])
             self._sequences_unsaved.clear()
 
-    def get_placement(self, account: str, affiliate_id: str, marketplace_order_group: str) -> str | None:
-        row = self._db.execute(
-            "SELECT placement FROM orders WHERE account=? AND affiliate_id=? AND marketplace_order_group=?"
-            " AND kind='chain'", (account, affiliate_id, marketplace_order_group),
-        ).fetchone()
+    def get_placement(self, account: str, order_id: str) -> str | None:
+        row = self._db.execute("SELECT placement FROM orders WHERE account=? AND order_id=?",
+                               (account, order_id)).fetchone()
         return row[0] if row else None
 
     def record_transition(self, account: str, order_id: str, from_status: str | None, to_status: str, event: str,
@@ -538,7 +529,7 @@ class SqliteStore:
             if body is not None:
                 entry.data["body"] = body
             if entry.data.pop(_REPLY_FROM, None) == Kept.PLACEMENT:
-                reply = self._placement_of(account_, order_id_ or "")
+                reply = self.get_placement(account_, order_id_ or "")
             if reply is not None:
                 entry.data["reply"] = reply
             entries.append(entry)
@@ -548,9 +539,6 @@ class SqliteStore:
         row = self._db.execute("SELECT body FROM outbox WHERE id=?", (delivery_id,)).fetchone()
         return row[0] if row else None
 
-    def _placement_of(self, account: str, order_id: str) -> str | None:
-        row = self._db.execute("SELECT placement FROM orders WHERE account=? AND order_id=?", (account, order_id)).fetchone()
-        return row[0] if row else None
 
     def _journal_floor(self) -> int:
         """Entries below this id are over the cap (not yet trimmed): never shown."""
@@ -588,6 +576,10 @@ def _migrate(db: sqlite3.Connection) -> None:
     columns = {row[1] for row in db.execute("PRAGMA table_info(orders)")}
     if "placement" not in columns:  # before 0.2 place-order responses had a table of their own
         db.execute("ALTER TABLE orders ADD COLUMN placement TEXT")
+    # Before 0.2 two more indexes kept chain orders unique by (affiliate, group) and found groups;
+    # the primary key does both, a chain order's id being "{affiliate}-{group}-01".
+    db.execute("DROP INDEX IF EXISTS orders_chain_key")
+    db.execute("DROP INDEX IF EXISTS orders_group")
     columns = {row[1] for row in db.execute("PRAGMA table_info(journal)")}
     for column in ("body", "reply"):  # before 0.2 both were inside the data column
         if column not in columns:
