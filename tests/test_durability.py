@@ -52,15 +52,20 @@ async def test_a_failed_placement_leaves_nothing_behind(make_sim, monkeypatch) -
     await sim.place()
 
 
-async def test_a_database_from_before_placements_moved_into_orders_is_migrated(make_sim, tmp_path: Path) -> None:
-    """Up to 0.1 the place-order responses had a table of their own; replays still find them."""
+async def test_a_database_written_by_0_1_is_migrated(make_sim, tmp_path: Path) -> None:
+    """0.1 kept place-order responses in a table of their own, bodies and replies inside the journal's
+    data, and moves in a transitions table: replays, the journal and the timeline still read right."""
+    import json
+    import sqlite3
+
     path = tmp_path / "old.db"
     config = sim_config(store={"path": str(path)}, placement={"duplicates": "replay"})
     first = await make_sim(config)
     original = await first.place()
+    await first.authorize(seeds.SEED_ORDER_ID, "externalMarketplace10")
+    _, view = await first.call("GET", f"/_sim/orders/{seeds.SEED_ORDER_ID}", role="admin", expect=200)
     await first.client.close()
     first.store.close()
-    import sqlite3
 
     db = sqlite3.connect(path, isolation_level=None)  # rewrite it the way 0.1 stored it
     db.executescript("""
@@ -75,16 +80,31 @@ async def test_a_database_from_before_placements_moved_into_orders_is_migrated(m
         INSERT INTO journal (account, at, direction, kind, order_id, data) VALUES ('moisim',
             '2026-01-01T00:00:00.0000000+00:00', 'in', 'start-handling', 'MKP-x-01',
             '{"status":409,"body":"{\\"a\\":1}","reply":"{\\"error\\":{}}"}');
+        CREATE TABLE transitions (id INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL,
+            order_id TEXT NOT NULL, from_status TEXT, to_status TEXT NOT NULL, event TEXT NOT NULL, at TEXT NOT NULL);
+        DELETE FROM sequences WHERE account LIKE '%/moves';
     """)
+    for order_id, doc in db.execute("SELECT order_id, doc FROM orders").fetchall():
+        data = json.loads(doc)
+        for move in data["timeline"]:  # 0.1 had no move numbers: the transitions table's ids ordered them
+            db.execute("INSERT INTO transitions VALUES (?,?,?,?,?,?,?)", (move.pop("n"), "moisim", order_id,
+                                                                      move["from"], move["to"], move["event"], move["at"]))
+        db.execute("UPDATE orders SET doc=? WHERE order_id=?", (json.dumps(data), order_id))
     db.close()
 
     second = await make_sim(config)
     status, replay = await second.call("PUT", "/api/checkout/pvt/orders?sc=1&affiliateId=MKP", json=seeds.place_body())
     assert (status, replay) == (200, original)
     tables = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert "placements" not in tables
+    assert not tables & {"placements", "transitions"}
     _, journal = await second.call("GET", "/_sim/journal?orderId=MKP-x-01", role="admin", expect=200)
     assert [(e["status"], e["body"], e["reply"]) for e in journal["entries"]] == [(409, {"a": 1}, {"error": {}})]
+    _, migrated = await second.call("GET", f"/_sim/orders/{seeds.SEED_ORDER_ID}", role="admin", expect=200)
+    assert migrated["timeline"] == view["timeline"]  # chain and franchise moves interleaved as they happened
+    await second.call("POST", f"/api/oms/pvt/orders/{seeds.SEED_ORDER_ID}/cancel", role="seller", json={}, expect=200)
+    _, later = await second.call("GET", f"/_sim/orders/{seeds.SEED_ORDER_ID}", role="admin", expect=200)
+    assert later["timeline"][:len(view["timeline"])] == view["timeline"]  # new moves number after the old ones
+    assert [t["to"] for t in later["timeline"][len(view["timeline"]):]] == ["canceled", "canceled"]
 
 
 async def test_a_new_order_never_overwrites_one_with_the_same_id(sim) -> None:

@@ -36,10 +36,13 @@ class Item:
 
 @dataclass(slots=True)
 class Transition:
+    """One status move, stored in the order's own timeline."""
+
     from_status: str | None
     to_status: str
     event: str
     at: datetime
+    n: int = 0  # the account's move number: orders' timelines merge in the order the moves were made
 
 
 @dataclass(slots=True)
@@ -111,7 +114,7 @@ class Order:
         doc["last_change"] = iso(self.last_change)
         doc["items"] = [{name: getattr(item, name) for name in _ITEM_FIELDS} for item in self.items]
         doc["timeline"] = [
-            {"from": t.from_status, "to": t.to_status, "event": t.event, "at": iso(t.at)}
+            {"from": t.from_status, "to": t.to_status, "event": t.event, "at": iso(t.at), "n": t.n}
             for t in self.timeline
         ]
         return doc
@@ -124,7 +127,7 @@ class Order:
         doc["last_change"] = parse_iso(doc["last_change"])
         doc["items"] = [Item(**item) for item in doc["items"]]
         doc["timeline"] = [
-            Transition(t["from"], t["to"], t["event"], parse_iso(t["at"])) for t in doc["timeline"]
+            Transition(t["from"], t["to"], t["event"], parse_iso(t["at"]), t.get("n", 0)) for t in doc["timeline"]
         ]
         return cls(**doc)
 

@@ -32,6 +32,13 @@ def chain_order_id(affiliate_id: str, marketplace_order_group: str) -> str:
     return f"{affiliate_id}-{marketplace_order_group}-01"
 
 
+def timeline(orders: list[Order]) -> list[dict[str, Any]]:
+    """Every move of these orders, in the order it was made."""
+    moves = sorted(((t, o.id) for o in orders for t in o.timeline), key=lambda m: (m[0].n, m[0].at))
+    return [{"orderId": order_id, "from": t.from_status, "to": t.to_status, "event": t.event, "at": iso(t.at)}
+            for t, order_id in moves]
+
+
 def new_receipt() -> str:
     return uuid.uuid4().hex
 
@@ -83,10 +90,11 @@ class OrderService:
         """The chain order (from its own id or a franchise order's), its franchise orders, the
         status timeline and its callbacks with each one's last attempt: ``GET /_sim/orders/{id}``."""
         chain = self.chain_of(self.order(account, order_id))
+        franchises = self.franchise_orders(chain)
         return {
             "chainOrder": render.order_json(chain, self.config),
-            "franchiseOrders": [render.order_json(f, self.config) for f in self.franchise_orders(chain)],
-            "timeline": self.store.transitions(account, [chain.id, *chain.franchise_ids]),
+            "franchiseOrders": [render.order_json(f, self.config) for f in franchises],
+            "timeline": timeline([chain, *franchises]),
             "changes": chain.changes,
             "callbacks": [{"id": d.id, "kind": d.kind, "url": d.url, "body": d.body, "state": d.state,
                            "attempts": d.attempts, "ref": d.ref, "lastAttempt": d.outcome or None}
@@ -526,8 +534,8 @@ class OrderService:
         if move is None:
             raise BadRequest("SIM012", f"Order {order.id} cannot take {event} in status {order.status}")
         target = order.previous_status if move.next == PREVIOUS else move.next
-        order.timeline.append(Transition(order.status, str(target), str(event), at))
-        self.store.record_transition(order.account, order.id, order.status, str(target), str(event), iso(at))
+        order.timeline.append(Transition(order.status, str(target), str(event), at,
+                                         self.store.next_sequence(order.account, "moves")))
         order.status = str(target)
         order.last_change = at
         for effect in move.effects:

@@ -89,16 +89,6 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (state, next_attempt_at) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS outbox_order ON outbox (account, order_id);
-CREATE TABLE IF NOT EXISTS transitions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    account TEXT NOT NULL,
-    order_id TEXT NOT NULL,
-    from_status TEXT,
-    to_status TEXT NOT NULL,
-    event TEXT NOT NULL,
-    at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS transitions_order ON transitions (account, order_id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS journal (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -138,9 +128,8 @@ class SqliteStore:
         self._batch_open = False
         self._waiters: list[asyncio.Future[None]] = []
         self._checkpointer: _Checkpointer | None = None
-        self._sequences: dict[str, int] = {}  # the last number handed out, per account
+        self._sequences: dict[str, int] = {}  # the last number handed out, per sequences key
         self._sequences_unsaved: set[str] = set()
-        self._transitions: list[tuple[str, str, str | None, str, str, str]] = []  # written as a transaction ends
 
     def close(self) -> None:
         if self._batch_open:
@@ -201,10 +190,8 @@ class SqliteStore:
         self._depth = 1
         try:
             yield
-            self._write_transitions()
         except BaseException:
             self._depth = 0
-            self._transitions.clear()
             self._db.execute("ROLLBACK")
             raise
         self._depth = 0
@@ -224,10 +211,8 @@ class SqliteStore:
         self._depth = 1
         try:
             yield
-            self._write_transitions()
         except BaseException:
             self._depth = 0
-            self._transitions.clear()
             self._db.execute("ROLLBACK TO tx")
             self._db.execute("RELEASE tx")
             raise
@@ -289,15 +274,16 @@ class SqliteStore:
         ).fetchall()
         return [Order.from_doc(loads(r[0])) for r in rows], total
 
-    def next_sequence(self, account: str) -> int:
+    def next_sequence(self, account: str, series: str = "orders") -> int:
         """Numbers are handed out from memory and written once per commit: a number whose
         transaction rolls back is skipped, never handed out twice."""
-        last = self._sequences.get(account)
+        key = account if series == "orders" else f"{account}/{series}"  # account names have no "/"
+        last = self._sequences.get(key)
         if last is None:
-            row = self._db.execute("SELECT value FROM sequences WHERE account=?", (account,)).fetchone()
+            row = self._db.execute("SELECT value FROM sequences WHERE account=?", (key,)).fetchone()
             last = int(row[0]) if row else 0
-        self._sequences[account] = last + 1
-        self._sequences_unsaved.add(account)
+        self._sequences[key] = last + 1
+        self._sequences_unsaved.add(key)
         if not self._depth and not self._batch_open:  # outside a transaction: saved at once
             self._save_sequences()
         return last + 1
@@ -312,27 +298,6 @@ class SqliteStore:
         row = self._db.execute("SELECT placement FROM orders WHERE account=? AND order_id=?",
                                (account, order_id)).fetchone()
         return row[0] if row else None
-
-    def record_transition(self, account: str, order_id: str, from_status: str | None, to_status: str, event: str,
-                          at: str) -> None:
-        self._transitions.append((account, order_id, from_status, to_status, event, at))
-        if not self._depth:
-            self._write_transitions()
-
-    def _write_transitions(self) -> None:
-        """A placement makes three moves: one statement for all of a transaction's moves."""
-        if self._transitions:
-            rows, self._transitions = self._transitions, []
-            self._db.executemany("INSERT INTO transitions (account, order_id, from_status, to_status, event, at)"
-                                 " VALUES (?,?,?,?,?,?)", rows)
-
-    def transitions(self, account: str, order_ids: Iterable[str]) -> list[dict[str, Any]]:
-        """Every recorded move of these orders, in the order they happened."""
-        ids = list(order_ids)
-        rows = self._db.execute(
-            f"SELECT order_id, from_status, to_status, event, at FROM transitions WHERE account=? AND order_id IN"
-            f" ({','.join('?' * len(ids))}) ORDER BY id", [account, *ids]).fetchall()
-        return [{"orderId": o, "from": f, "to": t, "event": e, "at": a} for o, f, t, e, a in rows]
 
     def get_meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
@@ -580,6 +545,8 @@ def _migrate(db: sqlite3.Connection) -> None:
     # the primary key does both, a chain order's id being "{affiliate}-{group}-01".
     db.execute("DROP INDEX IF EXISTS orders_chain_key")
     db.execute("DROP INDEX IF EXISTS orders_group")
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='transitions'").fetchone():
+        _number_old_moves(db)
     columns = {row[1] for row in db.execute("PRAGMA table_info(journal)")}
     for column in ("body", "reply"):  # before 0.2 both were inside the data column
         if column not in columns:
@@ -592,3 +559,24 @@ def _migrate(db: sqlite3.Connection) -> None:
             " WHERE kind = 'chain' AND placement IS NULL;"
             "DROP TABLE placements;"
             "COMMIT;")
+
+
+def _number_old_moves(db: sqlite3.Connection) -> None:
+    """Before 0.2 moves were also rows of a transitions table, whose ids gave their order across
+    orders. Each order's timeline gets those ids as its move numbers (the rows were written with
+    the timeline entries, one for one), the move series continues after the largest, and the
+    table goes."""
+    ids: dict[tuple[str, str], list[int]] = {}
+    for id_, account, order_id in db.execute("SELECT id, account, order_id FROM transitions ORDER BY id"):
+        ids.setdefault((account, order_id), []).append(id_)
+    db.execute("BEGIN IMMEDIATE")
+    for account, order_id, doc in db.execute("SELECT account, order_id, doc FROM orders").fetchall():
+        numbers = ids.get((account, order_id), [])
+        data = loads(doc)
+        for index, move in enumerate(data["timeline"]):
+            move["n"] = numbers[index] if index < len(numbers) else 0
+        db.execute("UPDATE orders SET doc=? WHERE account=? AND order_id=?", (_dumps(data), account, order_id))
+    for account, last in db.execute("SELECT account, MAX(id) FROM transitions GROUP BY account").fetchall():
+        db.execute("INSERT OR REPLACE INTO sequences (account, value) VALUES (?,?)", (f"{account}/moves", last))
+    db.execute("DROP TABLE transitions")
+    db.execute("COMMIT")
