@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS orders (
     placement TEXT,
     PRIMARY KEY (account, order_id)
 );
-CREATE INDEX IF NOT EXISTS orders_listing ON orders (account, kind, creation_date);
+CREATE INDEX IF NOT EXISTS orders_chain_listing ON orders (account, creation_date, order_id) WHERE kind = 'chain';
 CREATE TABLE IF NOT EXISTS sequences (account TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS stock (
     account TEXT NOT NULL,
@@ -545,6 +545,7 @@ def _migrate(db: sqlite3.Connection) -> None:
     # the primary key does both, a chain order's id being "{affiliate}-{group}-01".
     db.execute("DROP INDEX IF EXISTS orders_chain_key")
     db.execute("DROP INDEX IF EXISTS orders_group")
+    db.execute("DROP INDEX IF EXISTS orders_listing")  # 0.1 listed franchise orders' rows too; only chains are listed
     if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='transitions'").fetchone():
         _number_old_moves(db)
     columns = {row[1] for row in db.execute("PRAGMA table_info(journal)")}
