@@ -45,11 +45,11 @@ def new_receipt() -> str:
 
 @dataclass(frozen=True, slots=True)
 class Placed:
-    """A placement's chain order id and the place-order response text, the very text a
+    """A placement's chain order id and the place-order response (UTF-8 JSON), the very bytes a
     duplicate placement replays."""
 
     order_id: str
-    response: str
+    response: bytes
 
 
 @dataclass
@@ -125,7 +125,7 @@ class OrderService:
             if cfg.duplicates == "replay":
                 replay = self.store.get_placement(account, chain_id)
                 if replay is not None:
-                    return Placed(existing.id, replay)
+                    return Placed(existing.id, replay.encode())
             raise BadRequest("FMT009", f"The request order with marketplace order id {group} for affiliate "
                                        f"{affiliate_id} already exists")
 
@@ -162,7 +162,7 @@ class OrderService:
                 self._move(franchise, Event.PLACE, now, ctx)
                 self._move(franchise, Event.ACCEPT, now, ctx)
                 self.store.save_order(franchise, new=True)
-            response = jsontext.dumps(render.place_order_response(chain, self.config))
+            response = jsontext.dumps_bytes(render.place_order_response(chain, self.config))
             self.store.save_order(chain, placement=response, new=True)
         return Placed(chain_id, response)
 

@@ -19,7 +19,7 @@ async def place_order(request: web.Request) -> web.Response:
     placed = app[keys.SERVICE].place(request[ACCOUNT], affiliate, query.get("sc"), body)
     request[keys.ORDER_ID] = placed.order_id
     request[keys.REPLY_IS_PLACEMENT] = True
-    return web.Response(text=placed.response, content_type="application/json")
+    return web.Response(body=placed.response, content_type="application/json")
 
 
 @allow("marketplace")

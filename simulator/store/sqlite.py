@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from typing import Any, Iterable, Iterator
 
 from simulator.clock import iso
-from simulator.jsontext import dumps as _dumps, loads
+from simulator.jsontext import dumps as _dumps, dumps_bytes, loads
 from simulator.domain.orders import Order
 from simulator.store.base import Delivery, JournalEntry, Kept, Playback, Timer
 
@@ -103,6 +103,13 @@ CREATE TABLE IF NOT EXISTS journal (
 );
 CREATE INDEX IF NOT EXISTS journal_order ON journal (account, order_id);
 """
+
+def _text(value: Any) -> bytes:
+    """A document as UTF-8 JSON for a TEXT column, bound as ``CAST(? AS TEXT)``. Handing sqlite3 a
+    ``str`` instead costs two passes over every byte (decode orjson's bytes, encode them back to
+    UTF-8) once the text holds a single non-ASCII character, and product names have accents."""
+    return dumps_bytes(value)
+
 
 _BODY_FROM, _REPLY_FROM = "~bodyFrom", "~replyFrom"  # in a journal entry's data: where the text is kept
 ORDER_COLUMNS = {"creationDate": "creation_date", "orderId": "order_id", "status": "status"}
@@ -224,17 +231,18 @@ class SqliteStore:
         row = self._db.execute("SELECT doc FROM orders WHERE account=? AND order_id=?", (account, order_id)).fetchone()
         return Order.from_doc(loads(row[0])) if row else None
 
-    def save_order(self, order: Order, placement: str | None = None, *, new: bool = False) -> None:
+    def save_order(self, order: Order, placement: bytes | None = None, *, new: bool = False) -> None:
         """Insert (``new``: an order id that exists already is an error, never overwritten) or
         update; ``placement`` is the place-order response kept with a new chain order."""
         # An upsert, not INSERT OR REPLACE: a replace deletes the row and rewrites every index.
         self._db.execute(
             "INSERT INTO orders (account, order_id, kind, order_group, parent_id, status, affiliate_id,"
-            " marketplace_order_group, creation_date, doc, placement) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+            " marketplace_order_group, creation_date, doc, placement) VALUES (?,?,?,?,?,?,?,?,?,CAST(? AS TEXT),"
+            " CAST(? AS TEXT))"
             + ("" if new else " ON CONFLICT (account, order_id) DO UPDATE SET status=excluded.status,"
                " doc=excluded.doc, placement=COALESCE(excluded.placement, placement)"),
             (order.account, order.id, str(order.kind), order.order_group, order.parent_id, order.status,
-             order.affiliate_id, order.marketplace_order_group, iso(order.creation_date), _dumps(order.to_doc()),
+             order.affiliate_id, order.marketplace_order_group, iso(order.creation_date), _text(order.to_doc()),
              placement),
         )
 
@@ -396,8 +404,8 @@ class SqliteStore:
                 now: float, ref: str | None = None) -> int:
         cur = self._db.execute(
             "INSERT INTO outbox (account, order_id, kind, url, body, reply_schema, state, attempts, next_attempt_at,"
-            " created_at, ref) VALUES (?,?,?,?,?,?, 'pending', 0, ?, ?, ?)",
-            (account, order_id, kind, url, _dumps(body), reply_schema, now, now, ref),
+            " created_at, ref) VALUES (?,?,?,?,CAST(? AS TEXT),?, 'pending', 0, ?, ?, ?)",
+            (account, order_id, kind, url, _text(body), reply_schema, now, now, ref),
         )
         return int(cur.lastrowid)
 
@@ -425,8 +433,8 @@ class SqliteStore:
     def settle_attempt(self, delivery_id: int, *, state: str, attempts: int, next_attempt_at: float,
                        outcome: dict[str, Any]) -> None:
         self._db.execute(
-            "UPDATE outbox SET state=?, attempts=?, next_attempt_at=?, outcome=? WHERE id=?",
-            (state, attempts, next_attempt_at, _dumps(outcome), delivery_id),
+            "UPDATE outbox SET state=?, attempts=?, next_attempt_at=?, outcome=CAST(? AS TEXT) WHERE id=?",
+            (state, attempts, next_attempt_at, _text(outcome), delivery_id),
         )
 
     def deliveries(self, account: str, order_id: str | None = None) -> list[Delivery]:
@@ -461,8 +469,9 @@ class SqliteStore:
         # One INSERT is atomic on its own: it joins the open transaction without a savepoint.
         self._open_batch()
         cur = self._db.execute(
-            "INSERT INTO journal (account, at, direction, kind, order_id, data, body, reply) VALUES (?,?,?,?,?,?,?,?)",
-            (account, at, direction, kind, order_id, _dumps(data), None if isinstance(body, Kept) else body,
+            "INSERT INTO journal (account, at, direction, kind, order_id, data, body, reply)"
+            " VALUES (?,?,?,?,?,CAST(? AS TEXT),?,?)",
+            (account, at, direction, kind, order_id, _text(data), None if isinstance(body, Kept) else body,
              None if isinstance(reply, Kept) else reply),
         )
         self._journal_inserts += 1
