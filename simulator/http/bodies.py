@@ -16,7 +16,8 @@ from simulator.schemas import Finding, SchemaRegistry
 
 async def read_json(request: web.Request, schemas: SchemaRegistry, schema: str, *, optional: bool = False) -> Any:
     raw = await request.read()  # over client_max_size aiohttp raises 413 itself
-    request[keys.RAW_BODY] = raw
+    notes = request[keys.NOTES]
+    notes.raw_body = raw
     if not raw.strip():
         if optional:
             return None
@@ -24,7 +25,7 @@ async def read_json(request: web.Request, schemas: SchemaRegistry, schema: str, 
     body = parse_json(raw, request.charset)
     findings = schemas.findings(schema, body)
     if findings:
-        request[keys.FINDINGS] = findings  # kept for the journal
+        notes.findings = findings  # kept for the journal
         raise error_for(schema, findings)
     return body
 

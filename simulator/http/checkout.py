@@ -17,8 +17,8 @@ async def place_order(request: web.Request) -> web.Response:
     query = request.query
     affiliate = query.get("affiliateId") or query.get("affiliateid")
     placed = app[keys.SERVICE].place(request[ACCOUNT], affiliate, query.get("sc"), body)
-    request[keys.ORDER_ID] = placed.order_id
-    request[keys.REPLY_IS_PLACEMENT] = True
+    notes = request[keys.NOTES]
+    notes.order_id, notes.reply_is_placement = placed.order_id, True
     return web.Response(body=placed.response, content_type="application/json")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from aiohttp import web
 
 from simulator.clock import RealClock, VirtualClock
@@ -21,11 +23,23 @@ DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 CREDENTIALS = web.AppKey("credentials", dict[str, Credential])
 
-# Per-request values set by the middlewares and the body reader.
+
+
+@dataclass(slots=True)
+class JournalNotes:
+    """What the layers below learn about a request, for its journal entry. One object per
+    request, made by the outermost middleware, so the journal asks no questions that fail."""
+
+    app_key: str | None = None
+    role: str | None = None
+    account: str | None = None
+    raw_body: bytes | None = None
+    findings: list = field(default_factory=list)
+    order_id: str | None = None  # the order a route without {orderId} acted on
+    reply_is_placement: bool = False  # the reply is the chain order's stored place-order response
+
+
+# Per-request values: the caller's role and account (set by authentication), the journal notes.
 ROLE = web.RequestKey("role", str)
 ACCOUNT = web.RequestKey("account", str)
-APP_KEY = web.RequestKey("app-key", str)
-RAW_BODY = web.RequestKey("raw-body", bytes)
-FINDINGS = web.RequestKey("findings", list)
-ORDER_ID = web.RequestKey("order-id", str)  # the order a route without {orderId} acted on, for the journal
-REPLY_IS_PLACEMENT = web.RequestKey("reply-is-placement", bool)  # the reply is the stored place-order response
+NOTES = web.RequestKey("journal-notes", JournalNotes)

@@ -17,7 +17,7 @@ from simulator.store.base import Kept
 log = logging.getLogger("moisim.http")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-ROLE, ACCOUNT, APP_KEY = keys.ROLE, keys.ACCOUNT, keys.APP_KEY
+ROLE, ACCOUNT = keys.ROLE, keys.ACCOUNT
 MAX_JOURNAL_TEXT = 64 * 1024
 
 
@@ -42,6 +42,7 @@ _HTTP_CODES = {404: ("SIM003", "Not found"), 405: ("SIM004", "Method not allowed
 @web.middleware
 async def errors_and_journal(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Outermost: whatever happens, the client gets VTEX's error body and the journal a record."""
+    notes = request[keys.NOTES] = keys.JournalNotes()
     try:
         response = await handler(request)
     except VtexError as exc:
@@ -62,7 +63,7 @@ async def errors_and_journal(request: web.Request, handler: Handler) -> web.Stre
         log.exception("unhandled error", extra={"fields": {"method": request.method, "path": request.path}})
         response = error_response(500, "SIM500", "Internal error in moisim; the log has the details")
     if not request.path.startswith("/_sim"):
-        _journal(request, response)
+        _journal(request, response, notes)
     try:
         await request.app[keys.STORE].durable()  # nothing is answered before it is on disk
     except Exception:
@@ -71,22 +72,22 @@ async def errors_and_journal(request: web.Request, handler: Handler) -> web.Stre
     return response
 
 
-def _journal(request: web.Request, response: web.StreamResponse) -> None:
+def _journal(request: web.Request, response: web.StreamResponse, notes: keys.JournalNotes) -> None:
     app = request.app
-    raw = request.get(keys.RAW_BODY)
+    raw = notes.raw_body
     reply = response.body if isinstance(response, web.Response) else None
     try:
         entry: dict[str, Any] = {
             "method": request.method, "path": request.path, "query": dict(request.query),
-            "appKey": request.get(APP_KEY), "role": request.get(ROLE), "status": response.status,
-            "findings": [f.to_json() for f in request.get(keys.FINDINGS, ())],
+            "appKey": notes.app_key, "role": notes.role, "status": response.status,
+            "findings": [f.to_json() for f in notes.findings],
         }
-        order_id = request.match_info.get("orderId") or request.get(keys.ORDER_ID)
-        route = request.match_info.route.name if request.match_info.route else None
-        placement = request.get(keys.REPLY_IS_PLACEMENT, False) and response.status == 200
+        match = request.match_info
+        placement = notes.reply_is_placement and response.status == 200
         app[keys.STORE].journal_add(
-            request.get(ACCOUNT) or app[keys.CONFIG].account, iso(app[keys.CLOCK].now()) or "", "in",
-            route or "unrouted", order_id, entry, body=_text(raw.decode("utf-8", "replace") if raw else None),
+            notes.account or app[keys.CONFIG].account, iso(app[keys.CLOCK].now()) or "", "in",
+            match.route.name or "unrouted", match.get("orderId") or notes.order_id, entry,
+            body=_text(raw.decode("utf-8", "replace") if raw else None),
             reply=Kept.PLACEMENT if placement else _text(reply.decode("utf-8", "replace") if isinstance(reply, bytes)
                                                          else None))
     except Exception:  # the journal must never break a reply
@@ -113,9 +114,10 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     credential = request.app[keys.CREDENTIALS].get(app_key or "")
     if credential is None or app_token is None or not _same(credential.app_token, app_token):
         return error_response(401, "1", "Unauthorized access: send a valid X-VTEX-API-AppKey and X-VTEX-API-AppToken")
-    request[APP_KEY] = app_key
+    notes = request[keys.NOTES]
+    notes.app_key, notes.role = app_key, credential.role
     request[ROLE] = credential.role
-    request[ACCOUNT] = request.app[keys.CONFIG].account
+    request[ACCOUNT] = notes.account = request.app[keys.CONFIG].account
     if credential.role not in roles:
         allowed = ", ".join(sorted(roles - {"admin"})) or "admin"
         return error_response(403, "SIM006", f"Forbidden: the {credential.role} role may not call "

@@ -137,6 +137,7 @@ class SqliteStore:
         self._checkpointer: _Checkpointer | None = None
         self._sequences: dict[str, int] = {}  # the last number handed out, per sequences key
         self._sequences_unsaved: set[str] = set()
+        self._journal_rows: list[tuple] = []  # group commit: written in one statement as the batch commits
 
     def close(self) -> None:
         if self._batch_open:
@@ -166,6 +167,7 @@ class SqliteStore:
         self._batch_open = False
         try:
             self._save_sequences()
+            self._write_journal()
             self._db.execute("COMMIT")
         except Exception as exc:  # e.g. a full disk: every reply waiting on this batch fails
             try:
@@ -466,22 +468,29 @@ class SqliteStore:
         kept = {key: value.value for key, value in ((_BODY_FROM, body), (_REPLY_FROM, reply)) if isinstance(value, Kept)}
         if kept:
             data = {**data, **kept}
-        # One INSERT is atomic on its own: it joins the open transaction without a savepoint.
-        self._open_batch()
-        cur = self._db.execute(
-            "INSERT INTO journal (account, at, direction, kind, order_id, data, body, reply)"
-            " VALUES (?,?,?,?,?,CAST(? AS TEXT),?,?)",
-            (account, at, direction, kind, order_id, _text(data), None if isinstance(body, Kept) else body,
-             None if isinstance(reply, Kept) else reply),
-        )
-        self._journal_inserts += 1
+        self._journal_rows.append((account, at, direction, kind, order_id, _text(data),
+                                   None if isinstance(body, Kept) else body, None if isinstance(reply, Kept) else reply))
+        if self._loop is None:  # no group commit: written at once
+            self._write_journal()
+        else:  # with it, every entry of the batch in one statement just before the COMMIT
+            self._open_batch()
+
+    def _write_journal(self) -> None:
+        if not self._journal_rows:
+            return
+        rows, self._journal_rows = self._journal_rows, []
+        self._db.executemany("INSERT INTO journal (account, at, direction, kind, order_id, data, body, reply)"
+                             " VALUES (?,?,?,?,?,CAST(? AS TEXT),?,?)", rows)
+        self._journal_inserts += len(rows)
         # Trim in batches: the cap is kept to within 1 % without a DELETE per insert.
         if self._journal_inserts >= max(1, self.journal_cap // 100):
             self._journal_inserts = 0
-            self._db.execute("DELETE FROM journal WHERE id <= ?", (cur.lastrowid - self.journal_cap,))
+            last = self._db.execute("SELECT MAX(id) FROM journal").fetchone()[0] or 0
+            self._db.execute("DELETE FROM journal WHERE id <= ?", (last - self.journal_cap,))
 
     def journal(self, account: str, *, order_id: str | None = None, direction: str | None = None,
                 kind: str | None = None, since: str | None = None, limit: int = 100) -> list[JournalEntry]:
+        self._write_journal()  # entries of the open batch too
         where, args = ["account=?", "id > ?"], [account, self._journal_floor()]
         for column, value in (("order_id", order_id), ("direction", direction), ("kind", kind)):
             if value is not None:
