@@ -170,6 +170,21 @@ async def test_5xx_timeouts_and_dropped_connections_are_retried(make_sim, market
     assert {"date", "orderId", "receipt"} <= set(attempts[4]["reply"])  # what came back
 
 
+async def test_the_log_tells_of_attempts_that_need_a_look(sim: Sim, marketplace: MarketplaceStub, caplog) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="moisim.dispatcher")
+    await sim.handling(endpoint=endpoint(marketplace))
+    marketplace.script("invoice", 503)
+    await invoice(sim, seeds.invoice_body())
+    await marketplace.wait_for(1, "invoice")
+    await sim.dispatcher.drain()
+    await sim.advance(60)
+    await sim.dispatcher.drain()
+    attempts = [(r.levelno, r.fields["outcome"]) for r in caplog.records if r.name == "moisim.dispatcher"]
+    assert attempts == [(logging.INFO, "retrying"), (logging.DEBUG, "accepted")]  # the journal has both
+
+
 async def test_retries_stop_after_the_configured_attempts(make_sim, marketplace: MarketplaceStub) -> None:
     sim = await make_sim(callbacks={"attempts": 2})
     await sim.handling(endpoint=endpoint(marketplace))

@@ -12,6 +12,7 @@ from simulator.config import Config
 from simulator.domain.service import OrderService
 from simulator.http import checkout, control, keys, oms
 from simulator.http.middleware import authenticate, errors_and_journal
+from simulator.outbox.callbacks import CHANGE
 from simulator.outbox.dispatcher import Dispatcher
 from simulator.scenarios.playback import ScenarioPlayback, scenarios_for
 from simulator.scheduler import VIRTUAL_NOW, Scheduler
@@ -48,11 +49,11 @@ def create_app(config: Config, *, clock: Clock | None = None, store: SqliteStore
     app[keys.SERVICE] = service
 
     def change_settled(delivery, outcome, reply):  # type: ignore[no-untyped-def]
-        if delivery.kind == "change" and delivery.ref:
+        if delivery.ref:
             service.settle_change(delivery.account, delivery.order_id, delivery.ref, outcome, reply)
 
     app[keys.DISPATCHER] = Dispatcher(app[keys.STORE], app[keys.CLOCK], config.callbacks, app[keys.SCHEMAS],
-                                      on_settled=change_settled)
+                                      on_settled={CHANGE: change_settled})
     dispatcher = app[keys.DISPATCHER]
     scenarios = scenarios_for(config, app[keys.SCHEMAS])  # raises ConfigError for a bad binding
     playback = (ScenarioPlayback(service, app[keys.CLOCK], scenarios, dispatcher.settle, dispatcher.wake)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -50,17 +51,18 @@ class AttemptResult:
 
 class Dispatcher:
     def __init__(self, store: Store, clock: Clock, settings: CallbackSettings, schemas: SchemaRegistry,
-                 on_settled: Settled | None = None) -> None:
+                 on_settled: dict[str, Settled] | None = None) -> None:
         self.store = store
         self.clock = clock
         self.settings = settings
         self.schemas = schemas
-        self.on_settled = on_settled
+        self.on_settled = on_settled or {}  # callback kind -> told when a delivery of that kind is final
         self._wake = asyncio.Event()
         self._inflight: dict[tuple[str, str], asyncio.Task] = {}
         self._session: aiohttp.ClientSession | None = None
         self._runner: asyncio.Task | None = None
         self._progress = asyncio.Event()  # set whenever an attempt finished
+        self._timeout = aiohttp.ClientTimeout(total=settings.timeout)  # made once: its __init__ is not cheap
 
     # --- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -161,8 +163,7 @@ class Dispatcher:
                    "X-Moisim-Delivery": str(delivery.id), "X-Moisim-Attempt": str(attempt)}
         t0 = time.perf_counter()
         try:
-            timeout = aiohttp.ClientTimeout(total=self.settings.timeout)
-            async with self._session.post(delivery.url, data=payload, headers=headers, timeout=timeout,
+            async with self._session.post(delivery.url, data=payload, headers=headers, timeout=self._timeout,
                                           allow_redirects=False) as response:
                 raw = await response.content.read(MAX_REPLY_BYTES)
                 return AttemptResult(response.status, raw.decode("utf-8", "replace"), None, _ms(t0))
@@ -186,17 +187,26 @@ class Dispatcher:
             "schemaErrors": [f.to_json() for f in findings],
             "nextAttemptAt": iso_ts(next_at) if state == "pending" else None,
         }
-        with self.store.transaction():
+        settled = self.on_settled.get(delivery.kind) if state != "pending" else None
+        # The verdict and the journal entry are one UPDATE and one row of the batch's journal
+        # insert, committed together; a settlement that changes the order (a change accepted or
+        # refused) joins them in one transaction, so all of it is recorded or none.
+        with self.store.transaction() if settled else nullcontext():
             self.store.settle_attempt(delivery.id, state=state, attempts=attempt, next_attempt_at=next_at, outcome=verdict)
             self.store.journal_add(delivery.account, iso(started) or "", "out", delivery.kind, delivery.order_id, {
                 "deliveryId": delivery.id, "method": "POST", "url": delivery.url, "replySchema": delivery.reply_schema,
                 "state": state, **{k: v for k, v in verdict.items() if k != "reply"}},
                 body=Kept.DELIVERY, reply=result.reply_text)
-            if state != "pending" and self.on_settled is not None:
-                self.on_settled(delivery, outcome, reply)
-        log.info("callback %s", delivery.kind, extra={"fields": {
-            "deliveryId": delivery.id, "orderId": delivery.order_id, "url": delivery.url, "attempt": attempt,
-            "status": result.status, "error": result.error, "outcome": outcome, "state": state}})
+            if settled:
+                settled(delivery, outcome, reply)
+        # The journal records every attempt; the log tells of the ones that need a look (a plain
+        # acceptance is logged at debug: a busy server would otherwise log every callback).
+        level = logging.DEBUG if outcome == "accepted" and not findings else logging.INFO
+        if log.isEnabledFor(level):
+            log.log(level, "callback %s", delivery.kind, extra={"fields": {
+                "deliveryId": delivery.id, "orderId": delivery.order_id, "url": delivery.url, "attempt": attempt,
+                "status": result.status, "error": result.error, "outcome": outcome, "state": state,
+                "replyConforms": verdict["replyConforms"]}})
 
     def judge(self, delivery: Delivery, attempt: int, result: AttemptResult) -> tuple[str, str, Any, list]:
         """(outcome, new delivery state, parsed reply, schema findings) for one attempt."""
