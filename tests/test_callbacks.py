@@ -170,17 +170,32 @@ async def test_5xx_timeouts_and_dropped_connections_are_retried(make_sim, market
     assert {"date", "orderId", "receipt"} <= set(attempts[4]["reply"])  # what came back
 
 
-async def test_the_log_tells_of_attempts_that_need_a_look(sim: Sim, marketplace: MarketplaceStub, caplog) -> None:
-    import logging
-
-    caplog.set_level(logging.DEBUG, logger="moisim.dispatcher")
+async def invoice_answered_503_then_200(sim: Sim, marketplace: MarketplaceStub) -> None:
     await sim.handling(endpoint=endpoint(marketplace))
     marketplace.script("invoice", 503)
     await invoice(sim, seeds.invoice_body())
     await marketplace.wait_for(1, "invoice")
     await sim.dispatcher.drain()
-    await sim.advance(60)
+    await sim.advance(60)  # the retry comes due
     await sim.dispatcher.drain()
+
+
+async def test_a_callback_says_what_it_is_in_its_headers(sim: Sim, marketplace: MarketplaceStub) -> None:
+    await invoice_answered_503_then_200(sim, marketplace)
+    first, second = marketplace.calls_of("invoice")
+    [delivery] = sim.store.deliveries("moisim", ORDER)
+    for number, call in ((1, first), (2, second)):
+        headers = {k.lower(): v for k, v in call.headers.items()}
+        assert headers["content-type"] == "application/json"  # the stub keeps Content-Type and X-Moisim-*
+        assert (headers["x-moisim-delivery"], headers["x-moisim-attempt"]) == (str(delivery.id), str(number))
+    assert first.body == second.body == delivery.body  # the body as queued, sent again unchanged
+
+
+async def test_the_log_tells_of_attempts_that_need_a_look(sim: Sim, marketplace: MarketplaceStub, caplog) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="moisim.dispatcher")
+    await invoice_answered_503_then_200(sim, marketplace)
     attempts = [(r.levelno, r.fields["outcome"]) for r in caplog.records if r.name == "moisim.dispatcher"]
     assert attempts == [(logging.INFO, "retrying"), (logging.DEBUG, "accepted")]  # the journal has both
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Iterable, Protocol
 
@@ -49,14 +49,22 @@ class Delivery:
     order_id: str  # the chain order it concerns
     kind: str  # seller-cancellation | invoice | change
     url: str
-    body: dict[str, Any]
+    body_text: str  # the JSON body, as stored and as sent
     reply_schema: str | None
     state: str  # pending | delivered | refused | failed
     attempts: int
     next_attempt_at: float
     created_at: float
     ref: str | None = None  # what it is about: an invoice number, a change requestId
-    outcome: dict[str, Any] = field(default_factory=dict)  # last attempt's verdict
+    outcome_text: str = "{}"  # last attempt's verdict, JSON
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return jsontext.loads(self.body_text)
+
+    @property
+    def outcome(self) -> dict[str, Any]:
+        return jsontext.loads(self.outcome_text)
 
 
 @dataclass(slots=True)

@@ -457,8 +457,7 @@ class SqliteStore:
     @staticmethod
     def _delivery(row: tuple) -> Delivery:
         (id_, account, order_id, kind, url, body, schema, state, attempts, next_at, created, ref, outcome) = row
-        return Delivery(id_, account, order_id, kind, url, loads(body), schema, state, attempts, next_at,
-                        created, ref, loads(outcome))
+        return Delivery(id_, account, order_id, kind, url, body, schema, state, attempts, next_at, created, ref, outcome)
 
     # --- journal ---------------------------------------------------------------------------
     def journal_add(self, account: str, at: str, direction: str, kind: str, order_id: str | None, data: dict, *,
