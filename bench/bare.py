@@ -34,6 +34,12 @@ async def receive(request: web.Request) -> web.Response:
     return web.json_response({"date": "2026-01-01T00:00:00Z", "orderId": "x", "receipt": "y"})
 
 
+async def reset(_request: web.Request) -> web.Response:
+    global RECEIVED, FIRST, LAST
+    RECEIVED, FIRST, LAST = 0, 0.0, 0.0
+    return web.json_response(RECEIVED)
+
+
 async def main(kind: str) -> None:
     app = web.Application()
     if kind == "place":
@@ -41,6 +47,7 @@ async def main(kind: str) -> None:
     else:
         app.router.add_get("/_count", lambda _r: web.json_response(RECEIVED))  # how many arrived so far
         app.router.add_get("/_span", lambda _r: web.json_response(LAST - FIRST))  # first to latest arrival, s
+        app.router.add_get("/_reset", reset)
         app.router.add_post("/{tail:.*}", receive)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
