@@ -369,3 +369,23 @@ async def test_a_drain_that_gives_up_is_reported_not_a_500(sim: Sim, monkeypatch
     _, body = await sim.call("POST", "/_sim/outbox/drain", role="admin", expect=200)
     assert body == {"settled": False}
     await sim.advance(60)  # advance settles between steps; a give-up does not fail it
+
+
+async def test_an_attempt_cut_short_by_a_stop_is_journaled_as_interrupted(make_sim, marketplace: MarketplaceStub,
+                                                                          tmp_path) -> None:
+    config = sim_config(store={"path": str(tmp_path / "stop.db")}, callbacks={"timeout": "30s"})
+    first = await make_sim(config)
+    await first.handling(endpoint=endpoint(marketplace))
+    marketplace.script("invoice", Reply.timeout(2.0))  # longer than it takes to stop the server
+    await invoice(first, seeds.invoice_body())
+    await marketplace.wait_for(1, "invoice", answered=False)
+    await first.client.close()  # the server stops with the attempt still waiting for its reply
+
+    second = await make_sim(config)
+    await marketplace.wait_for(2, "invoice", answered=False)  # the next attempt goes out on start
+    await second.dispatcher.drain()
+    _, journal = await second.call("GET", f"/_sim/journal?orderId={ORDER}&direction=out", role="admin", expect=200)
+    assert [(e["attempt"], e["outcome"]) for e in journal["entries"]] == [(1, "interrupted"), (2, "accepted")]
+    assert [c.headers["X-Moisim-Attempt"] for c in marketplace.calls_of("invoice")] == ["1", "2"]
+    [delivery] = second.store.deliveries("moisim", ORDER)
+    assert (delivery.state, delivery.attempts, delivery.in_flight) == ("delivered", 2, None)

@@ -1,5 +1,5 @@
 """A real server process is killed with SIGKILL mid-retry; after a restart on the same database
-every callback still arrives, and is acknowledged exactly once."""
+every callback still arrives, is acknowledged exactly once, and the journal shows every attempt."""
 
 from __future__ import annotations
 
@@ -115,9 +115,12 @@ async def test_kill_9_mid_retry_loses_nothing_and_sends_nothing_twice(tmp_path: 
         assert len(acknowledged) == 1
         assert acknowledged[0].body["invoiceNumber"] == "nf-1"
         outcomes = [(e["attempt"], e["status"], e["outcome"]) for e in journal["entries"]]
-        # Attempt 1 (500) was recorded before the kill; the stalled attempt died with the process
-        # and was never recorded; the retry after the restart is attempt 2 and is accepted.
-        assert outcomes == [(1, 500, "retrying"), (2, 200, "accepted")]
+        # Attempt 1 (500) was recorded before the kill; attempt 2 was marked in flight before it went
+        # out, so the restart journals it as interrupted (its fate unknown to moisim); attempt 3 is
+        # accepted. The journal tells every attempt the marketplace saw, by the number it saw.
+        assert outcomes == [(1, 500, "retrying"), (2, None, "interrupted"), (3, 200, "accepted")]
+        assert [c.headers["X-Moisim-Attempt"] for c in stub.calls_of("invoice")] == ["1", "2", "3"]
+        assert "in flight" in journal["entries"][1]["error"]
     finally:
         server.stop()
         await stub.stop()

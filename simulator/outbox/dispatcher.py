@@ -70,6 +70,7 @@ class Dispatcher:
                                          resolver=DaemonThreadResolver())
         self._session = aiohttp.ClientSession(connector=connector, headers={
             "User-Agent": "moisim", "Content-Type": "application/json", "Accept": "application/json"})
+        self._record_interrupted()
         self._runner = asyncio.create_task(self._run(), name="moisim-dispatcher")
 
     async def stop(self) -> None:
@@ -136,7 +137,10 @@ class Dispatcher:
         if room <= 0:
             return
         now = self.clock.now().timestamp()
-        for delivery in self.store.ready_deliveries(now, exclude_orders=self._inflight.keys(), limit=room):
+        ready = self.store.ready_deliveries(now, exclude_orders=self._inflight.keys(), limit=room)
+        if ready:
+            self.store.mark_in_flight((d.id, d.attempts + 1) for d in ready)  # committed before they go out
+        for delivery in ready:
             key = (delivery.account, delivery.order_id)
             task = asyncio.create_task(self._deliver(delivery), name=f"moisim-delivery-{delivery.id}")
             self._inflight[key] = task
@@ -150,6 +154,7 @@ class Dispatcher:
     # --- one attempt ---------------------------------------------------------------------
     async def _deliver(self, delivery: Delivery) -> None:
         attempt = delivery.attempts + 1
+        await self.store.durable()  # the in-flight mark is on disk before the marketplace can see the attempt
         started = self.clock.now()
         result = await self._post(delivery, attempt)
         try:
@@ -207,6 +212,27 @@ class Dispatcher:
                 "deliveryId": delivery.id, "orderId": delivery.order_id, "url": delivery.url, "attempt": attempt,
                 "status": result.status, "error": result.error, "outcome": outcome, "state": state,
                 "replyConforms": verdict["replyConforms"]}})
+
+    def _record_interrupted(self) -> None:
+        """Attempts that went out before the process stopped and never came back: journaled as
+        interrupted (whether the marketplace got them is unknown), and the next attempt is made."""
+        for delivery in self.store.interrupted():
+            attempt = delivery.in_flight or delivery.attempts + 1
+            verdict = {
+                "attempt": attempt, "at": None, "status": None, "latencyMs": None, "outcome": "interrupted",
+                "error": "moisim stopped while this attempt was in flight; the marketplace may or may not have "
+                         "received it", "reply": None, "replyConforms": None, "schemaErrors": [], "nextAttemptAt": None,
+            }
+            with self.store.transaction():
+                self.store.settle_attempt(delivery.id, state=delivery.state, attempts=attempt,
+                                          next_attempt_at=delivery.next_attempt_at, outcome=verdict)
+                self.store.journal_add(delivery.account, iso(self.clock.now()) or "", "out", delivery.kind,
+                                       delivery.order_id, {
+                                           "deliveryId": delivery.id, "method": "POST", "url": delivery.url,
+                                           "replySchema": delivery.reply_schema, "state": delivery.state,
+                                           **{k: v for k, v in verdict.items() if k != "reply"}}, body=Kept.DELIVERY)
+            log.warning("callback %s interrupted", delivery.kind, extra={"fields": {
+                "deliveryId": delivery.id, "orderId": delivery.order_id, "attempt": attempt}})
 
     def judge(self, delivery: Delivery, attempt: int, result: AttemptResult) -> tuple[str, str, Any, list]:
         """(outcome, new delivery state, parsed reply, schema findings) for one attempt."""

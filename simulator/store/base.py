@@ -57,6 +57,7 @@ class Delivery:
     created_at: float
     ref: str | None = None  # what it is about: an invoice number, a change requestId
     outcome_text: str = "{}"  # last attempt's verdict, JSON
+    in_flight: int | None = None  # an attempt that went out and has no verdict yet
 
     @property
     def body(self) -> dict[str, Any]:
@@ -142,6 +143,8 @@ class Store(Protocol):
                        outcome: dict[str, Any]) -> None: ...
     def deliveries(self, account: str, order_id: str | None = None) -> list[Delivery]: ...
     def pending_count(self) -> int: ...
+    def mark_in_flight(self, attempts: Iterable[tuple[int, int]]) -> None: ...
+    def interrupted(self) -> list[Delivery]: ...
 
     # journal
     def journal_add(self, account: str, at: str, direction: str, kind: str, order_id: str | None, data: dict, *,

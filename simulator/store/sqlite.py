@@ -85,7 +85,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     next_attempt_at REAL NOT NULL,
     created_at REAL NOT NULL,
     ref TEXT,
-    outcome TEXT NOT NULL DEFAULT '{}'
+    outcome TEXT NOT NULL DEFAULT '{}',
+    in_flight INTEGER
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (state, next_attempt_at) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS outbox_order ON outbox (account, order_id);
@@ -411,7 +412,8 @@ class SqliteStore:
         )
         return int(cur.lastrowid)
 
-    _DELIVERY = "SELECT id, account, order_id, kind, url, body, reply_schema, state, attempts, next_attempt_at, created_at, ref, outcome FROM outbox"
+    _DELIVERY = ("SELECT id, account, order_id, kind, url, body, reply_schema, state, attempts, next_attempt_at,"
+                 " created_at, ref, outcome, in_flight FROM outbox")
 
     def ready_deliveries(self, now: float, exclude_orders: Iterable[tuple[str, str]] = (), limit: int = 100) -> list[Delivery]:
         """Pending deliveries due now that are the oldest pending one of their order."""
@@ -435,9 +437,21 @@ class SqliteStore:
     def settle_attempt(self, delivery_id: int, *, state: str, attempts: int, next_attempt_at: float,
                        outcome: dict[str, Any]) -> None:
         self._db.execute(
-            "UPDATE outbox SET state=?, attempts=?, next_attempt_at=?, outcome=CAST(? AS TEXT) WHERE id=?",
+            "UPDATE outbox SET state=?, attempts=?, next_attempt_at=?, outcome=CAST(? AS TEXT), in_flight=NULL"
+            " WHERE id=?",
             (state, attempts, next_attempt_at, _text(outcome), delivery_id),
         )
+
+    def mark_in_flight(self, attempts: Iterable[tuple[int, int]]) -> None:
+        """(delivery id, attempt number) pairs about to go out: a restart finds them if they never
+        came back (:meth:`interrupted`)."""
+        self._open_batch()
+        self._db.executemany("UPDATE outbox SET in_flight=? WHERE id=?", [(n, id_) for id_, n in attempts])
+
+    def interrupted(self) -> list[Delivery]:
+        """Deliveries with an attempt that went out and was never settled (the process stopped)."""
+        rows = self._db.execute(f"{self._DELIVERY} WHERE in_flight IS NOT NULL ORDER BY id").fetchall()
+        return [self._delivery(r) for r in rows]
 
     def deliveries(self, account: str, order_id: str | None = None) -> list[Delivery]:
         if order_id is None:
@@ -456,8 +470,7 @@ class SqliteStore:
 
     @staticmethod
     def _delivery(row: tuple) -> Delivery:
-        (id_, account, order_id, kind, url, body, schema, state, attempts, next_at, created, ref, outcome) = row
-        return Delivery(id_, account, order_id, kind, url, body, schema, state, attempts, next_at, created, ref, outcome)
+        return Delivery(*row)
 
     # --- journal ---------------------------------------------------------------------------
     def journal_add(self, account: str, at: str, direction: str, kind: str, order_id: str | None, data: dict, *,
@@ -565,6 +578,8 @@ def _migrate(db: sqlite3.Connection) -> None:
     db.execute("DROP INDEX IF EXISTS orders_listing")  # 0.1 listed franchise orders' rows too; only chains are listed
     if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='transitions'").fetchone():
         _number_old_moves(db)
+    if "in_flight" not in {row[1] for row in db.execute("PRAGMA table_info(outbox)")}:  # before 0.2
+        db.execute("ALTER TABLE outbox ADD COLUMN in_flight INTEGER")
     columns = {row[1] for row in db.execute("PRAGMA table_info(journal)")}
     for column in ("body", "reply"):  # before 0.2 both were inside the data column
         if column not in columns:
