@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench install lint clean
+.PHONY: run test bench bench-instructions install lint clean
 
 # The venv is rebuilt only when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -23,6 +23,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(ARGS)
+
+# Instruction counts under callgrind: steadier than wall-clock figures on a shared machine.
+bench-instructions: $(STAMP)
+	$(BIN)/python -m bench.instructions $(ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache moisim.db moisim.db-wal moisim.db-shm
