@@ -389,3 +389,22 @@ async def test_an_attempt_cut_short_by_a_stop_is_journaled_as_interrupted(make_s
     assert [c.headers["X-Moisim-Attempt"] for c in marketplace.calls_of("invoice")] == ["1", "2"]
     [delivery] = second.store.deliveries("moisim", ORDER)
     assert (delivery.state, delivery.attempts, delivery.in_flight) == ("delivered", 2, None)
+
+
+async def test_an_attempts_verdict_joins_the_batch_its_journal_entry_commits_in(
+        sim: Sim, marketplace: MarketplaceStub, monkeypatch) -> None:
+    """Without a transaction of its own, the verdict's UPDATE must still not commit apart from the
+    journal row: a crash between the two would leave an attempt out of the journal."""
+    in_transaction = []
+    original = sim.store.settle_attempt
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        original(*args, **kwargs)
+        in_transaction.append(sim.store._db.in_transaction)
+
+    monkeypatch.setattr(sim.store, "settle_attempt", spy)
+    await sim.handling(endpoint=endpoint(marketplace))
+    await invoice(sim, seeds.invoice_body())
+    await marketplace.wait_for(1, "invoice")
+    await sim.dispatcher.drain()
+    assert in_transaction == [True]

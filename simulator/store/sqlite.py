@@ -436,6 +436,7 @@ class SqliteStore:
 
     def settle_attempt(self, delivery_id: int, *, state: str, attempts: int, next_attempt_at: float,
                        outcome: dict[str, Any]) -> None:
+        self._open_batch()  # one statement, atomic on its own: it joins the batch (and its journal rows)
         self._db.execute(
             "UPDATE outbox SET state=?, attempts=?, next_attempt_at=?, outcome=CAST(? AS TEXT), in_flight=NULL"
             " WHERE id=?",
