@@ -106,7 +106,7 @@ class OrderService:
 
     # --- placement -----------------------------------------------------------------------
     def place(self, account: str, affiliate_id: str | None, sales_channel: str | None, body: dict[str, Any]) -> Placed:
-        """Place a chain order: its id and the Checkout place-order response as JSON text."""
+        """Place a chain order: its id and the Checkout place-order response (UTF-8 JSON bytes)."""
         cfg = self.config
         if not affiliate_id or affiliate_id not in cfg.affiliates:
             raise BadRequest("CHK0120", f"Invalid affiliate id: affiliateId={affiliate_id!r} is not an affiliate of this seller")
