@@ -408,3 +408,30 @@ async def test_an_attempts_verdict_joins_the_batch_its_journal_entry_commits_in(
     await marketplace.wait_for(1, "invoice")
     await sim.dispatcher.drain()
     assert in_transaction == [True]
+
+
+async def test_an_attempt_whose_in_flight_mark_cannot_be_stored_is_not_sent(sim: Sim, marketplace: MarketplaceStub,
+                                                                          monkeypatch, caplog) -> None:
+    class FailingOnce:  # the dispatcher's view of the store: the first commit it waits for fails
+        def __init__(self, store) -> None:  # type: ignore[no-untyped-def]
+            self._store, self.failed = store, False
+
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(self._store, name)
+
+        async def durable(self) -> None:
+            if not self.failed:
+                self.failed = True
+                raise OSError("disk full")
+            await self._store.durable()
+
+    await sim.handling(endpoint=endpoint(marketplace))
+    monkeypatch.setattr(sim.dispatcher, "store", FailingOnce(sim.store))
+    await invoice(sim, seeds.invoice_body())
+    await marketplace.wait_for(1, "invoice")
+    await sim.dispatcher.drain()
+    assert sim.dispatcher.store.failed
+    assert any("in flight; not sent" in r.getMessage() for r in caplog.records)  # said, not a lost task error
+    assert [c.headers["X-Moisim-Attempt"] for c in marketplace.calls_of("invoice")] == ["1"]  # sent once, as 1
+    _, journal = await sim.call("GET", f"/_sim/journal?orderId={ORDER}&direction=out", role="admin", expect=200)
+    assert [(e["attempt"], e["outcome"]) for e in journal["entries"]] == [(1, "accepted")]

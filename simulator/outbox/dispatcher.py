@@ -154,7 +154,11 @@ class Dispatcher:
     # --- one attempt ---------------------------------------------------------------------
     async def _deliver(self, delivery: Delivery) -> None:
         attempt = delivery.attempts + 1
-        await self.store.durable()  # the in-flight mark is on disk before the marketplace can see the attempt
+        try:
+            await self.store.durable()  # the in-flight mark is on disk before the marketplace can see the attempt
+        except Exception:  # the commit failed (a full disk, say): not sent; it is still pending, tried again later
+            log.exception("could not mark attempt %s of delivery %s in flight; not sent", attempt, delivery.id)
+            return
         started = self.clock.now()
         result = await self._post(delivery, attempt)
         try:
