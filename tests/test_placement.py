@@ -241,6 +241,17 @@ async def test_an_unknown_or_wrong_charset_is_a_400(sim: Sim, charset: str) -> N
         body = await resp.json()
     assert (resp.status, body["error"]["code"]) == (400, "SIM001")
     assert charset in body["error"]["message"]
+    _, journal = await sim.call("GET", "/_sim/journal?kind=place-order", role="admin", expect=200)
+    assert journal["entries"][-1]["status"] == 400  # journaled all the same
+
+
+async def test_a_body_in_another_charset_is_journaled_as_the_text_it_is(sim: Sim) -> None:
+    raw = json.dumps(seeds.place_body(), ensure_ascii=False).replace("sicrano", "sicrãno").encode("latin-1")
+    async with sim.client.put(PLACE, data=raw, headers={
+            **headers("marketplace"), "Content-Type": "application/json; charset=iso-8859-1"}) as resp:
+        assert resp.status == 200
+    _, journal = await sim.call("GET", "/_sim/journal?kind=place-order", role="admin", expect=200)
+    assert journal["entries"][-1]["body"]["clientProfileData"]["email"] == "sicrãno@mailinator.com"
 
 
 @pytest.mark.parametrize("payload", ["[]", "null", "42", '"text"', "true"])

@@ -87,11 +87,20 @@ def _journal(request: web.Request, response: web.StreamResponse, notes: keys.Jou
         app[keys.STORE].journal_add(
             notes.account or app[keys.CONFIG].account, iso(app[keys.CLOCK].now()) or "", "in",
             match.route.name or "unrouted", match.get("orderId") or notes.order_id, entry,
-            body=_text(raw.decode("utf-8", "replace") if raw else None),
+            body=_text(_decoded(raw, request.charset) if raw else None),
             reply=Kept.PLACEMENT if placement else _text(reply.decode("utf-8", "replace") if isinstance(reply, bytes)
                                                          else None))
     except Exception:  # the journal must never break a reply
         log.exception("could not journal a request")
+
+
+def _decoded(raw: bytes, charset: str | None) -> str:
+    """The body as text in the charset its Content-Type names (UTF-8 if none, or one Python does
+    not know); bytes that do not decode become U+FFFD, so the journal keeps the rest."""
+    try:
+        return raw.decode(charset or "utf-8", "replace")
+    except LookupError:
+        return raw.decode("utf-8", "replace")
 
 
 def _text(value: str | None) -> str | None:
