@@ -9,7 +9,7 @@ through a URL), the standard library writes it instead, escaped to ASCII so SQLi
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 
@@ -24,12 +24,13 @@ def dumps_bytes(value: Any) -> bytes:
         return json.dumps(value, separators=(",", ":")).encode()
 
 
-def dumps(value: Any) -> str:
-    """Compact JSON text."""
+def dumps(value: Any, *, default: Callable[[Any], Any] | None = None) -> str:
+    """Compact JSON text; ``default`` turns what JSON cannot hold into something it can. Keys
+    need not be strings (the log's fields may have others)."""
     try:
-        return orjson.dumps(value).decode()
+        return orjson.dumps(value, default=default, option=orjson.OPT_NON_STR_KEYS).decode()
     except TypeError:
-        return json.dumps(value, separators=(",", ":"))
+        return json.dumps(value, separators=(",", ":"), default=default)
 
 
 def loads(text: str | bytes) -> Any:

@@ -6,12 +6,11 @@ tokens cannot reach a log line.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from datetime import datetime, timezone
 
-import orjson
+from simulator import jsontext
 
 
 class JsonFormatter(logging.Formatter):
@@ -25,11 +24,7 @@ class JsonFormatter(logging.Formatter):
         entry.update(getattr(record, "fields", None) or {})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        # orjson: a log line per callback attempt was a visible cost of delivery with the stdlib encoder
-        try:
-            return orjson.dumps(entry, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
-        except TypeError:  # what orjson refuses (an integer beyond 64 bits): the standard library
-            return json.dumps(entry, ensure_ascii=False, default=str)
+        return jsontext.dumps(entry, default=str)  # orjson, or the standard library for what it refuses
 
 
 class TextFormatter(logging.Formatter):

@@ -197,15 +197,10 @@ class Dispatcher:
             "nextAttemptAt": iso_ts(next_at) if state == "pending" else None,
         }
         settled = self.on_settled.get(delivery.kind) if state != "pending" else None
-        # The verdict and the journal entry are one UPDATE and one row of the batch's journal
-        # insert, committed together; a settlement that changes the order (a change accepted or
-        # refused) joins them in one transaction, so all of it is recorded or none.
+        # A settlement that changes the order (a change accepted or refused) joins the verdict and
+        # the journal entry in one transaction, so all of it is recorded or none.
         with self.store.transaction() if settled else nullcontext():
-            self.store.settle_attempt(delivery.id, state=state, attempts=attempt, next_attempt_at=next_at, outcome=verdict)
-            self.store.journal_add(delivery.account, iso(started) or "", "out", delivery.kind, delivery.order_id, {
-                "deliveryId": delivery.id, "method": "POST", "url": delivery.url, "replySchema": delivery.reply_schema,
-                "state": state, **{k: v for k, v in verdict.items() if k != "reply"}},
-                body=Kept.DELIVERY, reply=result.reply_text)
+            self._write_attempt(delivery, state, next_at, verdict, iso(started) or "")
             if settled:
                 settled(delivery, outcome, reply)
         # The journal records every attempt; the log tells of the ones that need a look (a plain
@@ -217,6 +212,16 @@ class Dispatcher:
                 "status": result.status, "error": result.error, "outcome": outcome, "state": state,
                 "replyConforms": verdict["replyConforms"]}})
 
+    def _write_attempt(self, delivery: Delivery, state: str, next_at: float, verdict: dict[str, Any], at: str) -> None:
+        """The attempt's verdict on the delivery and its journal entry: both join the open batch
+        (one UPDATE, one row of the batch's journal insert), so they commit together."""
+        self.store.settle_attempt(delivery.id, state=state, attempts=verdict["attempt"], next_attempt_at=next_at,
+                                  outcome=verdict)
+        self.store.journal_add(delivery.account, at, "out", delivery.kind, delivery.order_id, {
+            "deliveryId": delivery.id, "method": "POST", "url": delivery.url, "replySchema": delivery.reply_schema,
+            "state": state, **{k: v for k, v in verdict.items() if k != "reply"}},
+            body=Kept.DELIVERY, reply=verdict["reply"])
+
     def _record_interrupted(self) -> None:
         """Attempts that went out before the process stopped and never came back: journaled as
         interrupted (whether the marketplace got them is unknown), and the next attempt is made."""
@@ -227,14 +232,7 @@ class Dispatcher:
                 "error": "moisim stopped while this attempt was in flight; the marketplace may or may not have "
                          "received it", "reply": None, "replyConforms": None, "schemaErrors": [], "nextAttemptAt": None,
             }
-            with self.store.transaction():
-                self.store.settle_attempt(delivery.id, state=delivery.state, attempts=attempt,
-                                          next_attempt_at=delivery.next_attempt_at, outcome=verdict)
-                self.store.journal_add(delivery.account, iso(self.clock.now()) or "", "out", delivery.kind,
-                                       delivery.order_id, {
-                                           "deliveryId": delivery.id, "method": "POST", "url": delivery.url,
-                                           "replySchema": delivery.reply_schema, "state": delivery.state,
-                                           **{k: v for k, v in verdict.items() if k != "reply"}}, body=Kept.DELIVERY)
+            self._write_attempt(delivery, delivery.state, delivery.next_attempt_at, verdict, iso(self.clock.now()) or "")
             log.warning("callback %s interrupted", delivery.kind, extra={"fields": {
                 "deliveryId": delivery.id, "orderId": delivery.order_id, "attempt": attempt}})
 
