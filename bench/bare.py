@@ -58,4 +58,6 @@ async def main(kind: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1]))
+    from simulator.cli import run
+
+    run(main(sys.argv[1]))  # on the loop moisim serve runs on, so the two compare like for like

@@ -63,6 +63,8 @@ def test_log_lines_are_json_when_not_on_a_terminal(tmp_path: Path) -> None:
         line = proc.stderr.readline()
         entry = json.loads(line)
         assert entry["message"] == "moisim ready" and entry["url"] == f"http://127.0.0.1:{port}"
+        # uvloop is a dependency wherever it exists (not on Windows), and serve runs on it
+        assert entry["loop"] == ("asyncio" if sys.platform == "win32" else "uvloop")
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=15)
