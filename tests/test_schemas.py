@@ -106,3 +106,15 @@ def test_a_value_the_gate_cannot_take_is_judged_by_jsonschema() -> None:
     body["invoiceValue"] = datetime.date(2026, 1, 1)  # YAML scenarios can hold dates
     [finding] = registry.findings("invoice.request", body)
     assert finding.where == "invoiceValue"
+
+
+@pytest.mark.parametrize("document,problem", [
+    ({"type": "nonsense"}, "not a valid JSON Schema"),
+    ({"type": "object", "$id": "https://moisim.dev/schemas/other.json"}, "$id must be"),
+])
+def test_a_bad_schema_file_stops_the_registry_and_names_the_file(tmp_path: Path, document: dict, problem: str) -> None:
+    (tmp_path / "thing.json").write_text(json.dumps(
+        {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": f"{SCHEMA_BASE}thing.json", **document}))
+    with pytest.raises(ValueError, match="thing.json") as raised:
+        SchemaRegistry(tmp_path)
+    assert problem in str(raised.value)
