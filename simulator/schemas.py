@@ -20,13 +20,9 @@ from referencing.jsonschema import DRAFT202012
 from simulator.yamlfile import json_path
 
 SCHEMA_BASE = "https://moisim.dev/schemas/"
+DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 
-# Two validators per schema, both Draft 2020-12. The gate (jsonschema-rs, compiled Rust) says
-# valid / not valid in about 2 us for a placement body, where jsonschema takes ~0.5 ms and the
-# fastjsonschema gate it replaced took 30 us. jsonschema stays the authority: it alone reports
-# findings, and every "not valid" from the gate (or a value the gate cannot take, such as a lone
-# surrogate) is judged again by it, so a gate stricter than jsonschema changes nothing; the
-# opposite is what tests/test_schemas.py looks for, on thousands of mutated bodies.
+
 def data_dir(name: str) -> Path:
     """``schemas/`` or ``scenarios/``: beside the source in a checkout, inside the package
     (``simulator/_<name>``) when installed from a wheel."""
@@ -58,6 +54,13 @@ class Finding:
 
 
 class SchemaRegistry:
+    """Two validators per schema, both Draft 2020-12. The gate (jsonschema-rs, compiled Rust) says
+    valid / not valid in about 2 us for a placement body, where jsonschema takes ~0.5 ms (and the
+    fastjsonschema gate it replaced took 30 us). jsonschema is the authority: it alone reports
+    findings, and it judges again every "not valid" from the gate and every value the gate cannot
+    take (a lone surrogate, a date from YAML). A gate stricter than jsonschema therefore changes
+    nothing; a looser one is what tests/test_schemas.py looks for, on thousands of mutated bodies."""
+
     def __init__(self, directory: Path = SCHEMA_DIR) -> None:
         self.directory = directory
         self.documents: dict[str, dict[str, Any]] = {}
@@ -68,6 +71,8 @@ class SchemaRegistry:
             expected = f"{SCHEMA_BASE}{file.name}"
             if document.get("$id") != expected:
                 raise ValueError(f"{file}: $id must be {expected}")
+            if document.get("$schema", DRAFT_2020_12) != DRAFT_2020_12:
+                raise ValueError(f"{file}: $schema must be {DRAFT_2020_12}")
             try:  # the meta-schema check in Rust: 1 ms for every file, where jsonschema's took 0.3 s of start-up
                 jsonschema_rs.meta.validate(document)
             except jsonschema_rs.ValidationError as exc:
@@ -89,7 +94,12 @@ class SchemaRegistry:
         return sorted(self.documents)
 
     def validator(self, name: str) -> Draft202012Validator:
+        """The authority: jsonschema's validator, which says why."""
         return self._validators[name]
+
+    def gate(self, name: str) -> jsonschema_rs.Draft202012Validator:
+        """The fast one: jsonschema-rs's validator, which says only whether."""
+        return self._gates[name]
 
     def findings(self, name: str, instance: Any) -> list[Finding]:
         """Every violation of schema ``name`` by ``instance``, in document order."""
