@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
+from collections import Counter
 
 import pytest
 
 from simulator.schemas import default_registry
 from tests import seeds
 from tests.conftest import Sim, headers
+from tests.mutations import mutations
 
 PLACE = "/api/checkout/pvt/orders?sc=1&affiliateId=MKP"
 
@@ -309,3 +312,28 @@ async def test_app_tokens_never_reach_the_journal(sim: Sim) -> None:
     assert "moisim-marketplace-secret" not in text
     assert journal["entries"][0]["appKey"] == "moisim-marketplace"
     assert headers("marketplace")["X-VTEX-API-AppToken"] not in text
+
+
+async def test_no_mutated_placement_or_authorization_is_a_500(sim: Sim) -> None:
+    """Bodies with one value replaced, removed or added anywhere (the schema tests' mutations),
+    through the whole route: every answer is a 200 or a VTEX-shaped 4xx naming a code, never a 5xx,
+    and whatever is accepted can be read back and authorized."""
+    rng = random.Random("moisim-http-mutations")
+    statuses: Counter[int] = Counter()
+    for i, body in enumerate(mutations(seeds.place_body("mut"), rng, 400)):
+        if isinstance(body, dict) and isinstance(body.get("marketplaceOrderGroup"), str):
+            body["marketplaceOrderGroup"] = f"mut{i}"  # each its own order, so duplicates are not what is tested
+        status, reply = await sim.call("PUT", "/api/checkout/pvt/orders?sc=1&affiliateId=MKP", data=json.dumps(body))
+        statuses[status] += 1
+        assert status in (200, 400), (status, reply, body)
+        if status == 400:
+            assert set(reply) == {"error"} and reply["error"]["code"] and reply["error"]["message"], reply
+            continue
+        order_id = reply["orders"][0]["orderId"]
+        await sim.order(order_id)
+        for auth in mutations(seeds.authorization_body(f"mut{i}"), rng, 2):
+            status, reply = await sim.call(
+                "POST", f"/api/checkout/pvt/orders/{order_id}/receipts/marketplace-order-authorization",
+                data=json.dumps(auth))
+            assert status in (200, 400), (status, reply, auth)
+    assert statuses[200] > 50 and statuses[400] > 200  # both paths were exercised
