@@ -64,9 +64,12 @@ class SchemaRegistry:
     def __init__(self, directory: Path = SCHEMA_DIR) -> None:
         self.directory = directory
         self.documents: dict[str, dict[str, Any]] = {}
-        resources = []
+        by_id: list[tuple[str, dict[str, Any]]] = []
         for file in sorted(directory.glob("*.json")):
-            document = json.loads(file.read_text(encoding="utf-8"))
+            try:
+                document = json.loads(file.read_text(encoding="utf-8"))
+            except ValueError as exc:
+                raise ValueError(f"{file}: not JSON: {exc}") from None
             name = file.name[: -len(".json")]
             expected = f"{SCHEMA_BASE}{file.name}"
             if document.get("$id") != expected:
@@ -78,13 +81,13 @@ class SchemaRegistry:
             except jsonschema_rs.ValidationError as exc:
                 raise ValueError(f"{file}: not a valid JSON Schema: {exc.message}") from None
             self.documents[name] = document
-            resources.append((expected, Resource.from_contents(document, default_specification=DRAFT202012)))
-        self.registry: Registry = Registry().with_resources(resources)
+            by_id.append((expected, document))
+        self.registry: Registry = Registry().with_resources(
+            (uri, Resource.from_contents(doc, default_specification=DRAFT202012)) for uri, doc in by_id)
         self._validators: dict[str, Draft202012Validator] = {
             name: Draft202012Validator(doc, registry=self.registry) for name, doc in self.documents.items()
         }
-        gate_registry = jsonschema_rs.Registry(
-            [(f"{SCHEMA_BASE}{name}.json", doc) for name, doc in self.documents.items()])
+        gate_registry = jsonschema_rs.Registry(by_id)
         self._gates: dict[str, jsonschema_rs.Draft202012Validator] = {
             name: jsonschema_rs.Draft202012Validator(doc, registry=gate_registry, validate_formats=False, offline=True)
             for name, doc in self.documents.items()

@@ -79,3 +79,9 @@ def test_a_bad_schema_file_stops_the_registry_and_names_the_file(tmp_path: Path,
     with pytest.raises(ValueError, match="thing.json") as raised:
         SchemaRegistry(tmp_path)
     assert problem in str(raised.value)
+
+
+def test_a_schema_file_that_is_not_json_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "broken.json").write_text('{"type": "object",}')
+    with pytest.raises(ValueError, match=r"broken\.json: not JSON"):
+        SchemaRegistry(tmp_path)
