@@ -56,6 +56,10 @@ async def test_removing_an_item_and_a_discount(sim: Sim, marketplace: Marketplac
     assert order["value"] == 10
     assert {t["id"]: t["value"] for t in order["totals"]}["Discounts"] == -2
     assert sum(s["reserved"] for s in sim.store.stock("moisim")) == 1
+    _, listed = await sim.call("GET", "/api/oms/pvt/orders")  # the list's figures follow the change
+    assert (listed["list"][0]["totalValue"], listed["list"][0]["totalItems"]) == (10, 1)
+    figures = listed["stats"]["stats"]
+    assert (figures["totalValue"]["Sum"], figures["totalItems"]["Sum"]) == (10, 1)
     # The order now invoices at its new value.
     await sim.call("POST", f"/api/oms/pvt/orders/{ORDER}/invoice", role="seller", expect=200,
                    json=seeds.invoice_body("nf", 10, items=[{"id": "8", "price": 12, "quantity": 1}]))

@@ -45,7 +45,7 @@ async def test_a_failed_placement_leaves_nothing_behind(make_sim, monkeypatch) -
     assert (status, body["error"]["code"]) == (500, "SIM500")
     assert "Traceback" not in str(body)
     assert calls["n"] == 1
-    assert sim.store.list_orders("moisim")[1] == 0
+    assert sim.store.list_orders("moisim").total == 0
     assert sim.store.get_order("moisim", "FRC-" + seeds.SEED_ORDER_ID) is None
     assert sum(s["reserved"] for s in sim.store.stock("moisim")) == 0
     monkeypatch.setattr(sim.store, "save_order", original)
@@ -117,3 +117,30 @@ async def test_a_new_order_never_overwrites_one_with_the_same_id(sim) -> None:
     with pytest.raises(sqlite3.IntegrityError):
         sim.store.save_order(chain, placement="{}", new=True)
     assert sim.store.get_placement("moisim", seeds.SEED_ORDER_ID) != "{}"
+
+
+async def test_a_database_written_before_list_stats_gets_its_figures(make_sim, tmp_path: Path) -> None:
+    """0.2 stored no value or unit count beside the order: the migration computes them from the
+    documents, so the list's stats count the orders placed before the upgrade."""
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    config = sim_config(store={"path": str(path)})
+    first = await make_sim(config)
+    await first.place("before-1")
+    body = seeds.place_body("before-2")
+    body["items"][1]["quantity"] = 3
+    await first.call("PUT", "/api/checkout/pvt/orders?sc=1&affiliateId=MKP", json=body, expect=200)
+    _, before = await first.call("GET", "/api/oms/pvt/orders")
+    await first.client.close()
+    first.store.close()
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("ALTER TABLE orders DROP COLUMN value")
+    db.execute("ALTER TABLE orders DROP COLUMN total_items")
+    db.close()
+
+    second = await make_sim(config)
+    _, after = await second.call("GET", "/api/oms/pvt/orders")
+    assert after["stats"] == before["stats"]
+    assert after["stats"]["stats"]["totalValue"]["Sum"] == 132 + 372
+    assert after["stats"]["stats"]["totalItems"]["Sum"] == 2 + 4

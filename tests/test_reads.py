@@ -104,3 +104,47 @@ async def test_schemas_are_served(sim: Sim) -> None:
 async def test_health_needs_no_keys(sim: Sim) -> None:
     _, body = await sim.call("GET", "/_sim/health", role=None, expect=200)
     assert body["status"] == "ok" and body["clock"] == "virtual"
+
+
+def test_list_statistics_are_vtex_figures() -> None:
+    """The mean and the sample standard deviation come out as in VTEX's own example
+    (Orders API, List orders, stats.totalValue.Facets.origin.Marketplace and .totalItems...Fulfillment)."""
+    from simulator.domain.orders import Figures
+    from simulator.domain.render import list_stats
+
+    value = Figures(count=16, least=1160, greatest=21526180, sum=21969611, sum_of_squares=463417210029853)
+    items = Figures(count=68, least=1, greatest=1, sum=68, sum_of_squares=68)
+    stats = list_stats(value, items)["stats"]
+    chain = stats["totalValue"]["Facets"]["origin"]["Chain"]
+    assert chain == {"Count": 16, "Max": 21526180, "Mean": 1373100.6875, "Min": 1160, "Missing": 0,
+                     "StdDev": pytest.approx(5374326.141087491, rel=1e-12), "Sum": 21969611,
+                     "SumOfSquares": 463417210029853, "Facets": None}
+    assert stats["totalItems"]["Mean"] == 1 and stats["totalItems"]["StdDev"] == 0
+    assert isinstance(stats["totalItems"]["Mean"], int)  # written "1", as VTEX writes it
+    nothing = list_stats(Figures(), Figures())["stats"]["totalValue"]
+    assert (nothing["Count"], nothing["Mean"], nothing["StdDev"], nothing["Sum"]) == (0, 0, 0, 0)
+
+
+async def test_list_stats_count_every_matching_order_not_only_the_page(sim: Sim) -> None:
+    quantities = [1, 2, 5]
+    for n, quantity in enumerate(quantities):
+        body = seeds.place_body(f"stats-{n}")
+        body["items"][1]["quantity"] = quantity  # SKU 36 at 120; SKU 8 at 12 stays at 1
+        await sim.call("PUT", "/api/checkout/pvt/orders?sc=1&affiliateId=MKP", json=body, expect=200)
+    await sim.authorize("MKP-stats-0-01", "stats-0")
+    _, body = await sim.call("GET", "/api/oms/pvt/orders?per_page=1")
+    assert default_registry().findings("order-list", body) == []
+    values = [12 + 120 * q for q in quantities]
+    units = [1 + q for q in quantities]
+    value = body["stats"]["stats"]["totalValue"]
+    assert (value["Count"], value["Min"], value["Max"], value["Sum"]) == (3, min(values), max(values), sum(values))
+    assert value["SumOfSquares"] == sum(v * v for v in values)
+    assert value["Mean"] == pytest.approx(sum(values) / 3)
+    assert value["Facets"]["origin"]["Chain"]["Sum"] == sum(values)
+    assert value["Facets"]["origin"]["Fulfillment"]["Count"] == 0  # franchise orders belong to level 3
+    assert value["Facets"]["currencyCode"]["BRL"]["Count"] == 3
+    items = body["stats"]["stats"]["totalItems"]
+    assert (items["Count"], items["Min"], items["Max"], items["Sum"]) == (3, min(units), max(units), sum(units))
+    assert sorted(o["totalItems"] for o in (await sim.call("GET", "/api/oms/pvt/orders"))[1]["list"]) == sorted(units)
+    _, only = await sim.call("GET", "/api/oms/pvt/orders?f_status=payment-approved")
+    assert only["stats"]["stats"]["totalValue"]["Sum"] == values[0]  # the filter applies to the stats too

@@ -89,6 +89,11 @@ class Order:
     def value(self) -> int:
         return self.items_total + self.shipping_total - self.discount + self.increment
 
+    @property
+    def total_items(self) -> int:
+        """Units ordered, as VTEX's order list counts them."""
+        return sum(item.quantity for item in self.items)
+
     def invoiced_total(self, kind: str = "Output") -> int:
         return sum(p["invoiceValue"] for p in self.packages if p["type"] == kind)
 
@@ -130,6 +135,18 @@ class Order:
             Transition(t["from"], t["to"], t["event"], parse_iso(t["at"]), t.get("n", 0)) for t in doc["timeline"]
         ]
         return cls(**doc)
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """One figure of a set of orders (their value in cents, or their number of items): what
+    VTEX's list stats are computed from."""
+
+    count: int = 0
+    least: int = 0
+    greatest: int = 0
+    sum: int = 0
+    sum_of_squares: int = 0
 
 
 _ITEM_FIELDS = tuple(f.name for f in fields(Item))

@@ -7,11 +7,12 @@ read them find what they expect.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from simulator.clock import iso
 from simulator.config import Config
-from simulator.domain.orders import Item, Order
+from simulator.domain.orders import Figures, Item, Order
 from simulator.domain.workflow import Kind, Status
 
 STATUS_DESCRIPTIONS = {
@@ -189,13 +190,40 @@ def list_entry(order: Order) -> dict[str, Any]:
         "ShippingEstimatedDate": None, "ShippingEstimatedDateMax": None, "ShippingEstimatedDateMin": None,
         "orderIsComplete": True, "listId": None, "listType": None,
         "authorizedDate": iso(order.entered(Status.PAYMENT_APPROVED)), "callCenterOperatorName": None,
-        "totalItems": sum(i.quantity for i in order.items), "currencyCode": "BRL",
+        "totalItems": order.total_items, "currencyCode": "BRL",
         "hostname": None, "invoiceOutput": [p["invoiceNumber"] for p in order.packages if p["type"] == "Output"],
         "invoiceInput": [p["invoiceNumber"] for p in order.packages if p["type"] == "Input"],
         "lastChange": iso(order.last_change), "isAllDelivered": False, "isAnyDelivered": False,
         "giftCardProviders": None, "orderFormId": None, "paymentApprovedDate": iso(order.entered(Status.PAYMENT_APPROVED)),
         "readyForHandlingDate": None, "deliveryDates": None,
     }
+
+
+def list_stats(value: Figures, items: Figures) -> dict[str, Any]:
+    """The ``stats`` of GET /api/oms/pvt/orders: VTEX's (Solr's) statistics of the value and of the
+    units of every order that matches, not only the page, with the same figures by origin and by
+    currency. moisim lists chain orders only, so the documented Fulfillment and Marketplace
+    origins are there with nothing counted."""
+    return {"stats": {"totalValue": _statistic(value, _facets(value)), "totalItems": _statistic(items, _facets(items))}}
+
+
+def _facets(figures: Figures) -> dict[str, Any]:
+    nothing = _statistic(Figures(), None)
+    return {"origin": {"Fulfillment": nothing, "Marketplace": nothing, "Chain": _statistic(figures, None)},
+            "currencyCode": {"BRL": _statistic(figures, None)}}
+
+
+def _statistic(f: Figures, facets: dict[str, Any] | None) -> dict[str, Any]:
+    n = f.count
+    # The sample standard deviation, as Solr computes it (VTEX's example figures agree).
+    spread = math.sqrt(max(0, n * f.sum_of_squares - f.sum * f.sum) / (n * (n - 1))) if n > 1 else 0.0
+    return {"Count": n, "Max": f.greatest, "Mean": _number(f.sum / n if n else 0), "Min": f.least, "Missing": 0,
+            "StdDev": _number(spread), "Sum": f.sum, "SumOfSquares": f.sum_of_squares, "Facets": facets}
+
+
+def _number(x: float) -> int | float:
+    """VTEX writes a whole double without a fraction ("Mean": 1, "StdDev": 0)."""
+    return int(x) if float(x).is_integer() else x
 
 
 def place_order_response(chain: Order, config: Config) -> dict[str, Any]:

@@ -73,14 +73,15 @@ async def list_orders(request: web.Request) -> web.Response:
     if field not in ("creationDate", "orderId", "status") or direction.lower() not in ("", "asc", "desc"):
         raise BadRequest("SIM008", f"Invalid query parameter orderBy={order_by!r}: use creationDate|orderId|status "
                                    "followed by ,asc or ,desc")
-    orders, total = app[keys.STORE].list_orders(
+    listing = app[keys.STORE].list_orders(
         request[ACCOUNT], statuses=[s.strip() for s in statuses], created_from=created_from, created_to=created_to,
         affiliate_id=q.get("f_affiliateId") or None, descending=direction.lower() != "asc", order_by=field,
         limit=per_page, offset=(page - 1) * per_page)
     return json_response({
-        "list": [render.list_entry(o) for o in orders], "facets": [],
-        "paging": {"total": total, "pages": math.ceil(total / per_page), "currentPage": page, "perPage": per_page},
-        "stats": {"stats": {"totalValue": {"Count": total}, "totalItems": {"Count": total}}},
+        "list": [render.list_entry(o) for o in listing.orders], "facets": [],
+        "paging": {"total": listing.total, "pages": math.ceil(listing.total / per_page), "currentPage": page,
+                   "perPage": per_page},
+        "stats": render.list_stats(listing.value, listing.items),
     })
 
 

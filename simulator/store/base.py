@@ -8,7 +8,7 @@ from enum import Enum
 from typing import Any, Iterable, Protocol
 
 from simulator import jsontext
-from simulator.domain.orders import Order
+from simulator.domain.orders import Figures, Order
 
 
 class Kept(str, Enum):
@@ -16,6 +16,16 @@ class Kept(str, Enum):
 
     PLACEMENT = "placement"  # the reply: the chain order's stored place-order response
     DELIVERY = "delivery"  # the body: the outbox delivery's body (the entry's data names deliveryId)
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A page of orders, how many match in all, and the figures of all that match."""
+
+    orders: list[Order]
+    total: int
+    value: Figures
+    items: Figures
 
 
 @dataclass(slots=True)
@@ -102,7 +112,7 @@ class Store(Protocol):
     def orders_in_group(self, account: str, order_group: str) -> list[Order]: ...
     def list_orders(self, account: str, *, statuses: Iterable[str] = (), created_from: str | None = None,
                     created_to: str | None = None, affiliate_id: str | None = None, descending: bool = True,
-                    order_by: str = "creationDate", limit: int = 15, offset: int = 0) -> tuple[list[Order], int]: ...
+                    order_by: str = "creationDate", limit: int = 15, offset: int = 0) -> Listing: ...
     def next_sequence(self, account: str, series: str = "orders") -> int:
         """The next number of a series of the account (order sequence numbers, move numbers)."""
     def get_placement(self, account: str, order_id: str) -> str | None:

@@ -25,8 +25,8 @@ from typing import Any, Iterable, Iterator
 
 from simulator.clock import iso
 from simulator.jsontext import dumps as _dumps, dumps_bytes, loads
-from simulator.domain.orders import Order
-from simulator.store.base import Delivery, JournalEntry, Kept, Playback, Timer
+from simulator.domain.orders import Figures, Order
+from simulator.store.base import Delivery, JournalEntry, Kept, Listing, Playback, Timer
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -41,6 +41,8 @@ CREATE TABLE IF NOT EXISTS orders (
     creation_date TEXT NOT NULL,
     doc TEXT NOT NULL,
     placement TEXT,
+    value INTEGER NOT NULL DEFAULT 0,
+    total_items INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (account, order_id)
 );
 CREATE INDEX IF NOT EXISTS orders_chain_listing ON orders (account, creation_date, order_id) WHERE kind = 'chain';
@@ -240,13 +242,14 @@ class SqliteStore:
         # An upsert, not INSERT OR REPLACE: a replace deletes the row and rewrites every index.
         self._db.execute(
             "INSERT INTO orders (account, order_id, kind, order_group, parent_id, status, affiliate_id,"
-            " marketplace_order_group, creation_date, doc, placement) VALUES (?,?,?,?,?,?,?,?,?,CAST(? AS TEXT),"
-            " CAST(? AS TEXT))"
+            " marketplace_order_group, creation_date, doc, placement, value, total_items) VALUES"
+            " (?,?,?,?,?,?,?,?,?,CAST(? AS TEXT),CAST(? AS TEXT),?,?)"
             + ("" if new else " ON CONFLICT (account, order_id) DO UPDATE SET status=excluded.status,"
-               " doc=excluded.doc, placement=COALESCE(excluded.placement, placement)"),
+               " doc=excluded.doc, placement=COALESCE(excluded.placement, placement), value=excluded.value,"
+               " total_items=excluded.total_items"),
             (order.account, order.id, str(order.kind), order.order_group, order.parent_id, order.status,
              order.affiliate_id, order.marketplace_order_group, iso(order.creation_date), _text(order.to_doc()),
-             placement),
+             placement, order.value, order.total_items),
         )
 
     def orders_in_group(self, account: str, order_group: str) -> list[Order]:
@@ -260,7 +263,7 @@ class SqliteStore:
 
     def list_orders(self, account: str, *, statuses: Iterable[str] = (), created_from: str | None = None,
                     created_to: str | None = None, affiliate_id: str | None = None, descending: bool = True,
-                    order_by: str = "creationDate", limit: int = 15, offset: int = 0) -> tuple[list[Order], int]:
+                    order_by: str = "creationDate", limit: int = 15, offset: int = 0) -> Listing:
         where, args = ["account=?", "kind='chain'"], [account]
         statuses = list(statuses)
         if statuses:
@@ -276,14 +279,27 @@ class SqliteStore:
             where.append("affiliate_id=?")
             args.append(affiliate_id)
         clause = " AND ".join(where)
-        total = self._db.execute(f"SELECT COUNT(*) FROM orders WHERE {clause}", args).fetchone()[0]
+        value, items = self._figures(clause, args)
         column = ORDER_COLUMNS.get(order_by, "creation_date")
         direction = "DESC" if descending else "ASC"
         rows = self._db.execute(
             f"SELECT doc FROM orders WHERE {clause} ORDER BY {column} {direction}, order_id {direction} LIMIT ? OFFSET ?",
             args + [limit, offset],
         ).fetchall()
-        return [Order.from_doc(loads(r[0])) for r in rows], total
+        return Listing([Order.from_doc(loads(r[0])) for r in rows], value.count, value, items)
+
+    def _figures(self, clause: str, args: list[Any]) -> tuple[Figures, Figures]:
+        """Count, least, greatest, sum and sum of squares of the value and of the item count of
+        every order the clause selects. Exact integers; should a sum pass 2**63 (orders worth more
+        than about 30 million each), SQLite's SUM refuses and TOTAL's floating point is used."""
+        columns = ", ".join(f"MIN({c}), MAX({c}), {{0}}({c}), {{0}}({c}*{c})" for c in ("value", "total_items"))
+        sql = f"SELECT COUNT(*), {columns} FROM orders WHERE {clause}"
+        try:
+            row = self._db.execute(sql.format("SUM"), args).fetchone()
+        except sqlite3.OperationalError:  # integer overflow
+            row = self._db.execute(sql.format("TOTAL"), args).fetchone()
+        count, figures = row[0], [int(x or 0) for x in row[1:]]
+        return Figures(count, *figures[:4]), Figures(count, *figures[4:])
 
     def next_sequence(self, account: str, series: str = "orders") -> int:
         """Numbers are handed out from memory and written once per commit: a number whose
@@ -572,6 +588,12 @@ def _migrate(db: sqlite3.Connection) -> None:
     columns = {row[1] for row in db.execute("PRAGMA table_info(orders)")}
     if "placement" not in columns:  # before 0.2 place-order responses had a table of their own
         db.execute("ALTER TABLE orders ADD COLUMN placement TEXT")
+    if "value" not in columns:  # before 0.3 lists had no stats to compute from these
+        db.execute("ALTER TABLE orders ADD COLUMN value INTEGER NOT NULL DEFAULT 0")
+        db.execute("ALTER TABLE orders ADD COLUMN total_items INTEGER NOT NULL DEFAULT 0")
+        orders = [Order.from_doc(loads(doc)) for (doc,) in db.execute("SELECT doc FROM orders")]
+        db.executemany("UPDATE orders SET value=?, total_items=? WHERE account=? AND order_id=?",
+                       [(o.value, o.total_items, o.account, o.id) for o in orders])
     # Before 0.2 two more indexes kept chain orders unique by (affiliate, group) and found groups;
     # the primary key does both, a chain order's id being "{affiliate}-{group}-01".
     db.execute("DROP INDEX IF EXISTS orders_chain_key")
