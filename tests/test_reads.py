@@ -19,6 +19,9 @@ async def test_order_has_vtex_shape(sim: Sim) -> None:
     assert order["totals"][0] == {"id": "Items", "name": "Total dos Itens", "value": 132}
     assert order["shippingData"]["logisticsInfo"][0]["selectedDeliveryChannel"] == "pickup-in-point"
     assert order["shippingData"]["logisticsInfo"][0]["pickupPointId"] == "14b25e5"
+    # The seed selects its address by id and sends no "address": the selected one stands in.
+    assert order["shippingData"]["address"] == {"addressId": "-4581767308704"}
+    assert order["shippingData"]["selectedAddresses"] == [{"addressId": "-4581767308704"}]
     assert order["sequence"].isdigit()
 
 
@@ -148,3 +151,13 @@ async def test_list_stats_count_every_matching_order_not_only_the_page(sim: Sim)
     assert sorted(o["totalItems"] for o in (await sim.call("GET", "/api/oms/pvt/orders"))[1]["list"]) == sorted(units)
     _, only = await sim.call("GET", "/api/oms/pvt/orders?f_status=payment-approved")
     assert only["stats"]["stats"]["totalValue"]["Sum"] == values[0]  # the filter applies to the stats too
+
+
+async def test_an_address_the_marketplace_sends_is_the_orders_address(sim: Sim) -> None:
+    body = seeds.place_body("with-address")
+    address = {"addressType": "residential", "receiverName": "Sicrano", "postalCode": "22630-011", "city": "Rio de Janeiro",
+               "state": "RJ", "country": "BRA", "street": "Avenida Lúcio Costa", "number": "126"}
+    body["shippingData"]["address"] = address
+    _, placed = await sim.call("PUT", "/api/checkout/pvt/orders?sc=1&affiliateId=MKP", json=body, expect=200)
+    assert placed["orders"][0]["shippingData"]["address"] == address
+    assert (await sim.order("MKP-with-address-01"))["shippingData"]["address"] == address

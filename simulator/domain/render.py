@@ -79,9 +79,13 @@ def shipping_data(order: Order, config: Config) -> dict[str, Any]:
             "transitTime": None,
         })
     raw = order.shipping_data
+    selected = raw.get("selectedAddresses") or []
+    # The MOI guide's body selects an address by id and sends no "address"; VTEX's order always
+    # has one, so the first selected address stands in for it, as the marketplace gave it.
+    address = raw.get("address") or (selected[0] if selected else None)
     return {
-        "id": "shippingData", "address": raw.get("address"), "logisticsInfo": logistics, "trackingHints": None,
-        "selectedAddresses": raw.get("selectedAddresses", []), "contactInformation": [],
+        "id": "shippingData", "address": address, "logisticsInfo": logistics, "trackingHints": None,
+        "selectedAddresses": selected, "contactInformation": [],
     }
 
 
