@@ -79,20 +79,27 @@ class Order:
     # --- money ---------------------------------------------------------------------------
     @property
     def items_total(self) -> int:
-        return sum(item.total for item in self.items)
+        return sum([item.price * item.quantity for item in self.items])
 
     @property
     def shipping_total(self) -> int:
-        return sum(item.shipping_price for item in self.items)
+        return sum([item.shipping_price for item in self.items])
 
     @property
     def value(self) -> int:
-        return self.items_total + self.shipping_total - self.discount + self.increment
+        # One pass, not the two sums above: every save of an order stores its value.
+        value = self.increment - self.discount
+        for item in self.items:
+            value += item.price * item.quantity + item.shipping_price
+        return value
 
     @property
     def total_items(self) -> int:
         """Units ordered, as VTEX's order list counts them."""
-        return sum(item.quantity for item in self.items)
+        units = 0
+        for item in self.items:
+            units += item.quantity
+        return units
 
     def invoiced_total(self, kind: str = "Output") -> int:
         return sum(p["invoiceValue"] for p in self.packages if p["type"] == kind)
