@@ -161,3 +161,20 @@ async def test_an_address_the_marketplace_sends_is_the_orders_address(sim: Sim) 
     _, placed = await sim.call("PUT", "/api/checkout/pvt/orders?sc=1&affiliateId=MKP", json=body, expect=200)
     assert placed["orders"][0]["shippingData"]["address"] == address
     assert (await sim.order("MKP-with-address-01"))["shippingData"]["address"] == address
+
+
+async def test_list_stats_past_64_bit_sums_still_answer(sim: Sim) -> None:
+    """Two orders of 30 million each: their squares add up past 2**63, where SQLite's SUM refuses;
+    the list still answers, with the sum of squares in floating point."""
+    big = 3_000_000_000
+    for n in range(2):
+        body = seeds.place_body(f"big-{n}")
+        body["items"][1]["price"] = big  # differs from the catalog: accepted with a warning
+        await sim.call("PUT", "/api/checkout/pvt/orders?sc=1&affiliateId=MKP", json=body, expect=200)
+    status, body = await sim.call("GET", "/api/oms/pvt/orders")
+    assert status == 200
+    value = body["stats"]["stats"]["totalValue"]
+    assert value["Sum"] == 2 * (big + 12)
+    assert value["SumOfSquares"] == pytest.approx(2 * (big + 12) ** 2, rel=1e-12)
+    assert value["SumOfSquares"] > 2 ** 63
+    assert default_registry().findings("order-list", body) == []
