@@ -116,7 +116,9 @@ async def _serve(app: "web.Application", config: "Config") -> None:
     """Listen, announce readiness (only once the socket accepts), run until SIGINT or SIGTERM."""
     from aiohttp import web
 
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    from simulator.http.server import Runner
+
+    runner = Runner(app, access_log=None, handle_signals=False)
     await runner.setup()
     try:
         site = web.TCPSite(runner, config.host, config.port, shutdown_timeout=5)

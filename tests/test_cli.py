@@ -93,3 +93,44 @@ def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
                                 cwd=tmp_path, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert "cannot listen" in result.stderr and "Traceback" not in result.stderr
+
+
+def raw_exchange(port: int, data: bytes) -> tuple[int, dict]:
+    """Send bytes as they are (no client would send these) and read the reply to the end."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(data)
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert b"content-type: application/json" in head.lower()
+    return int(head.split(b" ", 2)[1]), json.loads(body)
+
+
+@pytest.mark.parametrize("data,words", [
+    (b"GET /api/oms/pvt/orders?f_status=" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+     "longer than 8190 bytes; it begins '/api/oms/pvt/orders?f_status=aaa"),
+    (b"GET /_sim/health HTTP/1.1\r\nHost: x\r\nX-Note: " + b"b" * 9000 + b"\r\n\r\n", "longer than 8190 bytes"),
+    (b"GE T /_sim/health HTTP/1.1\r\nHost: x\r\n\r\n", "Invalid method encountered: b'GE T /_sim/health HTTP/1.1'"),
+    (b"POST /api/oms/pvt/orders/x/cancel HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+     "Invalid character in chunk size"),
+])
+def test_a_request_aiohttp_cannot_parse_gets_a_vtex_error(tmp_path: Path, data: bytes, words: str) -> None:
+    """aiohttp refuses these before any route or middleware sees them; the answer is still VTEX's
+    error body, and the log has one line for it, not a traceback."""
+    port = free_port()
+    proc = start("--port", str(port), "--db", ":memory:", cwd=tmp_path)
+    try:
+        wait_ready(proc, port)
+        status, body = raw_exchange(port, data)
+        assert status == 400
+        assert body["error"]["code"] == "SIM013" and body["error"]["exception"] is None
+        assert body["error"]["message"].startswith("Bad HTTP request: ") and words in body["error"]["message"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_sim/health", timeout=5) as resp:
+            assert resp.status == 200  # and the server goes on
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=15)
+    log = proc.stderr.read() if proc.stderr else ""
+    assert "Traceback" not in log
+    assert [json.loads(line)["message"] for line in log.splitlines()].count("unparsable HTTP request") == 1

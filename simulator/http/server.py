@@ -1,0 +1,61 @@
+"""The HTTP server: aiohttp's, with VTEX's error body for requests it cannot even parse.
+
+aiohttp answers a request it cannot parse (a request line or a header over its 8190-byte limit,
+a method with a space in it, broken chunked framing) itself, before routing and before any
+middleware, in plain text, and logs a traceback for it. aiohttp has no hook for that answer
+(aio-libs/aiohttp#3287), so moisim's server makes request handlers whose ``handle_error`` gives
+the client ``{"error":{"code":"SIM013",...}}`` and the log one line.
+"""
+
+from __future__ import annotations
+
+import logging
+from aiohttp import web
+from aiohttp.http_exceptions import LineTooLong
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
+
+from simulator.http.middleware import error_response
+
+log = logging.getLogger("moisim.http")
+
+
+class _VtexErrorsRequestHandler(RequestHandler):
+    def handle_error(self, request: BaseRequest, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        if status >= 500:  # not the client's doing: aiohttp's own answer and traceback, in VTEX's shape
+            super().handle_error(request, status, exc, message)
+            response = error_response(500, "SIM500", "Internal error in moisim; the log has the details")
+        else:
+            if request.writer.output_size > 0:  # as aiohttp: a reply has begun, nothing more can be sent
+                raise ConnectionError("Response is sent already, cannot send another response with the error message")
+            text = _describe(exc, message)
+            log.warning("unparsable HTTP request", extra={"fields": {"status": status, "reason": text}})
+            response = error_response(status, "SIM013", f"Bad HTTP request: {text}")
+        response.force_close()
+        return response
+
+
+def _describe(exc: BaseException | None, message: str | None) -> str:
+    """One line saying what was wrong and where."""
+    if isinstance(exc, LineTooLong) and len(exc.args) == 3:
+        line, limit, _size = exc.args
+        start = bytes(line).decode("utf-8", "replace") if isinstance(line, (bytes, bytearray)) else str(line)
+        return (f"the request line or a header is longer than {limit} bytes; it begins {start[:60].rstrip('.')!r}")
+    text = message or str(exc or "") or "malformed request"
+    # aiohttp's parser points at the bad byte with a caret on a line of its own: keep the words
+    return " ".join(part for part in text.split() if part != "^")
+
+
+class _Server(web.Server):
+    def __call__(self) -> RequestHandler:
+        return _VtexErrorsRequestHandler(self, loop=self._loop, **self._kwargs)
+
+
+class Runner(web.AppRunner):
+    """``web.AppRunner`` whose connections answer unparsable requests in VTEX's error shape."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        server.__class__ = _Server  # the very server aiohttp built; only the handlers it makes differ
+        return server
