@@ -10,7 +10,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -95,6 +98,29 @@ def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     assert "cannot listen" in result.stderr and "Traceback" not in result.stderr
 
 
+@dataclass
+class Served:
+    port: int
+    log: str = ""  # everything it logged, once it has stopped
+
+    def messages(self) -> list[str]:
+        return [json.loads(line)["message"] for line in self.log.splitlines()]
+
+
+@contextmanager
+def serving(tmp_path: Path) -> Iterator[Served]:
+    """`moisim serve` on a free port with an in-memory store, stopped with Ctrl-C on the way out."""
+    server = Served(free_port())
+    proc = start("--port", str(server.port), "--db", ":memory:", cwd=tmp_path)
+    try:
+        wait_ready(proc, server.port)
+        yield server
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=15)
+        server.log = proc.stderr.read() if proc.stderr else ""
+
+
 def raw_exchange(port: int, data: bytes) -> tuple[int, dict]:
     """Send bytes as they are (no client would send these) and read the reply to the end."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
@@ -118,19 +144,27 @@ def raw_exchange(port: int, data: bytes) -> tuple[int, dict]:
 def test_a_request_aiohttp_cannot_parse_gets_a_vtex_error(tmp_path: Path, data: bytes, words: str) -> None:
     """aiohttp refuses these before any route or middleware sees them; the answer is still VTEX's
     error body, and the log has one line for it, not a traceback."""
-    port = free_port()
-    proc = start("--port", str(port), "--db", ":memory:", cwd=tmp_path)
-    try:
-        wait_ready(proc, port)
-        status, body = raw_exchange(port, data)
+    with serving(tmp_path) as server:
+        status, body = raw_exchange(server.port, data)
         assert status == 400
         assert body["error"]["code"] == "SIM013" and body["error"]["exception"] is None
         assert body["error"]["message"].startswith("Bad HTTP request: ") and words in body["error"]["message"]
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_sim/health", timeout=5) as resp:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/_sim/health", timeout=5) as resp:
             assert resp.status == 200  # and the server goes on
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=15)
-    log = proc.stderr.read() if proc.stderr else ""
-    assert "Traceback" not in log
-    assert [json.loads(line)["message"] for line in log.splitlines()].count("unparsable HTTP request") == 1
+    assert "Traceback" not in server.log
+    assert server.messages().count("unparsable HTTP request") == 1
+
+
+def test_a_body_that_does_not_decode_is_one_log_line_not_a_traceback(tmp_path: Path) -> None:
+    """The middleware answers 400 SIM001; aiohttp meets the same error again while draining the
+    body after the reply, and would log it as an unhandled exception."""
+    body = b"not gzip at all"
+    with serving(tmp_path) as server:
+        status, reply = raw_exchange(server.port, b"PUT /api/checkout/pvt/orders?sc=1&affiliateId=MKP HTTP/1.1\r\n"
+                                     b"Host: x\r\nX-VTEX-API-AppKey: moisim-marketplace\r\n"
+                                     b"X-VTEX-API-AppToken: moisim-marketplace-secret\r\nContent-Type: application/json\r\n"
+                                     b"Content-Encoding: gzip\r\nConnection: close\r\n"
+                                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        assert (status, reply["error"]["code"]) == (400, "SIM001")
+    assert "Traceback" not in server.log
+    assert server.messages().count("unreadable request body") == 1

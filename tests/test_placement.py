@@ -265,6 +265,25 @@ async def test_json_that_is_not_an_object_is_a_400(sim: Sim, payload: str) -> No
     assert body["error"]["code"] in ("SIM002", "ORD005")
 
 
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_a_body_that_does_not_decode_from_its_content_encoding_is_a_400(sim: Sim, encoding: str) -> None:
+    async with sim.client.put(PLACE, data=b"not compressed at all", headers={
+            **headers("marketplace"), "Content-Type": "application/json", "Content-Encoding": encoding}) as resp:
+        status, body = resp.status, await resp.json()
+    assert (status, body["error"]["code"]) == (400, "SIM001")
+    assert body["error"]["message"] == f"Invalid JSON: the body could not be read (Can not decode content-encoding: {encoding})"
+    assert sim.store.list_orders("moisim").total == 0
+
+
+async def test_a_gzip_body_is_read(sim: Sim) -> None:
+    import gzip
+
+    async with sim.client.put(PLACE, data=gzip.compress(json.dumps(seeds.place_body()).encode()), headers={
+            **headers("marketplace"), "Content-Type": "application/json", "Content-Encoding": "gzip"}) as resp:
+        assert resp.status == 200
+    assert (await sim.order(seeds.SEED_ORDER_ID))["status"] == "waiting-for-mkt-authorization"
+
+
 async def test_body_over_one_mebibyte_is_413(sim: Sim) -> None:
     padding = "x" * (1024 * 1024 + 10)
     status, body = await sim.call("PUT", PLACE, data=json.dumps({"pad": padding}))

@@ -47,6 +47,8 @@ async def errors_and_journal(request: web.Request, handler: Handler) -> web.Stre
         response = await handler(request)
     except VtexError as exc:
         response = json_response(exc.body(), status=exc.status)
+    except web.RequestPayloadError as exc:  # a body that does not decode: gzip that is not, broken chunks
+        response = error_response(400, "SIM001", f"Invalid JSON: the body could not be read ({payload_error(exc)})")
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -70,6 +72,11 @@ async def errors_and_journal(request: web.Request, handler: Handler) -> web.Stre
         log.exception("commit failed", extra={"fields": {"method": request.method, "path": request.path}})
         response = error_response(500, "SIM500", "Internal error in moisim: the change could not be stored")
     return response
+
+
+def payload_error(exc: BaseException) -> str:
+    """What aiohttp found wrong with a request body, on one line."""
+    return " ".join(str(exc.__cause__ or exc).split()).removeprefix("400, message: ")
 
 
 def _journal(request: web.Request, response: web.StreamResponse, notes: keys.JournalNotes) -> None:

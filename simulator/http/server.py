@@ -4,23 +4,37 @@ aiohttp answers a request it cannot parse (a request line or a header over its 8
 a method with a space in it, broken chunked framing) itself, before routing and before any
 middleware, in plain text, and logs a traceback for it. aiohttp has no hook for that answer
 (aio-libs/aiohttp#3287), so moisim's server makes request handlers whose ``handle_error`` gives
-the client ``{"error":{"code":"SIM013",...}}`` and the log one line.
+the client ``{"error":{"code":"SIM013",...}}`` and the log one line. A body that does not
+decode (gzip that is not) is answered by the middleware; these handlers keep aiohttp from
+logging it a second time as an unhandled exception.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
+
 from aiohttp import web
 from aiohttp.http_exceptions import LineTooLong
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
-from simulator.http.middleware import error_response
+from simulator.http.middleware import error_response, payload_error
 
 log = logging.getLogger("moisim.http")
 
 
 class _VtexErrorsRequestHandler(RequestHandler):
+    def log_exception(self, *args: Any, **kw: Any) -> None:
+        exc = kw.get("exc_info")
+        if isinstance(exc, web.RequestPayloadError):
+            # A body that does not decode (gzip that is not, broken chunks): the middleware has
+            # answered 400 SIM001; aiohttp meets the error again while draining the body after the
+            # reply and would log it as an unhandled exception, with a traceback.
+            log.warning("unreadable request body", extra={"fields": {"reason": payload_error(exc)}})
+            return
+        super().log_exception(*args, **kw)
+
     def handle_error(self, request: BaseRequest, status: int = 500, exc: BaseException | None = None,
                      message: str | None = None) -> web.StreamResponse:
         if status >= 500:  # not the client's doing: aiohttp's own answer and traceback, in VTEX's shape
