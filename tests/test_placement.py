@@ -357,3 +357,27 @@ async def test_no_mutated_placement_or_authorization_is_a_500(sim: Sim) -> None:
                 data=json.dumps(auth))
             assert status in (200, 400), (status, reply, auth)
     assert statuses[200] > 50 and statuses[400] > 200  # both paths were exercised
+
+
+async def test_whole_numbers_written_with_a_fraction_are_integer_cents(sim: Sim) -> None:
+    """JSON Schema (and VTEX) take 12.0 as the integer 12; money stays int cents all the way through."""
+    text = json.dumps(seeds.place_body()).replace('"price": 12}', '"price": 12.0}').replace('"quantity": 1,', '"quantity": 1e0,', 1)
+    assert '"price": 12.0' in text and "1e0" in text
+    status, placed = await sim.call("PUT", PLACE, data=text)
+    assert status == 200
+    raw = await (await sim.client.get(f"/api/oms/pvt/orders/{seeds.SEED_ORDER_ID}", headers=headers("marketplace"))).text()
+    assert '"value":132,' in raw and '"price":12,' in raw and '"quantity":1,' in raw
+    order = json.loads(raw)
+    assert all(type(t["value"]) is int for t in order["totals"])
+    assert order["warnings"] == ["marketplacePaymentValue 1550 differs from the order value 132"]
+    status, body = await sim.call("PUT", PLACE, data=text.replace("12.0", "12.5").replace("externalMarketplace10", "half"))
+    assert (status, body["error"]["code"]) == (400, "CHK0025")  # a fraction of a cent is still refused
+
+
+async def test_whole_numbers_in_a_body_in_another_charset_are_integer_cents_too(sim: Sim) -> None:
+    text = json.dumps(seeds.place_body()).replace('"price": 120}', '"price": 120.0}')
+    async with sim.client.put(PLACE, data=text.encode("utf-16"), headers={
+            **headers("marketplace"), "Content-Type": "application/json; charset=utf-16"}) as resp:
+        assert resp.status == 200
+    raw = await (await sim.client.get(f"/api/oms/pvt/orders/{seeds.SEED_ORDER_ID}", headers=headers("marketplace"))).text()
+    assert '"price":120,' in raw and '"value":132,' in raw

@@ -4,6 +4,7 @@ the field, and VTEX's error code for the field where VTEX has one."""
 from __future__ import annotations
 
 import codecs
+import re
 from typing import Any
 
 from aiohttp import web
@@ -27,7 +28,31 @@ async def read_json(request: web.Request, schemas: SchemaRegistry, schema: str, 
     if findings:
         notes.findings = findings  # kept for the journal
         raise error_for(schema, findings)
-    return body
+    return whole_numbers_as_int(body) if _may_hold_floats(raw, request.charset) else body
+
+
+_FRACTION_OR_EXPONENT = re.compile(rb"\d[.eE]")
+
+
+def _may_hold_floats(raw: bytes, charset: str | None) -> bool:
+    """Whether the body may have a number written with a fraction or an exponent (a string that
+    looks like one also counts): most bodies have none, and need no second walk."""
+    if charset and codecs_name(charset) != "utf-8":
+        return True
+    return _FRACTION_OR_EXPONENT.search(raw) is not None
+
+
+def whole_numbers_as_int(value: Any) -> Any:
+    """12.0 is an integer to JSON Schema (so the schemas let it through where they ask for one)
+    and to VTEX; moisim counts money in int cents, so a whole number written with a fraction or
+    an exponent is read as the integer it is. Other floats stay as they are."""
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    if isinstance(value, dict):
+        return {key: whole_numbers_as_int(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [whole_numbers_as_int(item) for item in value]
+    return value
 
 
 def parse_json(raw: bytes, charset: str | None) -> Any:
