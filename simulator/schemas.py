@@ -148,7 +148,20 @@ def _message(error: Any) -> str:
     if error.validator == "additionalProperties":
         return error.message
     text = error.message
+    # jsonschema starts most messages with the value as Python writes it (None, True, '10'):
+    # a client wrote JSON, so it gets the value back as JSON (null, true, "10").
+    python = repr(error.instance)
+    if text.startswith(python):
+        text = _as_json(error.instance) + text[len(python):]
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _as_json(value: Any) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except ValueError:  # a circular structure cannot come from JSON; say something anyway
+        text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 _default: SchemaRegistry | None = None

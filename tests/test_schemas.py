@@ -85,3 +85,10 @@ def test_a_schema_file_that_is_not_json_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "broken.json").write_text('{"type": "object",}')
     with pytest.raises(ValueError, match=r"broken\.json: not JSON"):
         SchemaRegistry(tmp_path)
+
+
+@pytest.mark.parametrize("value,shown", [(None, "null"), (True, "true"), ("10", '"10"'), ({"a": 1}, '{"a": 1}')])
+def test_findings_show_the_value_as_json_not_as_python(value, shown) -> None:
+    """The client wrote JSON: a message says null, not None; "10", not '10'."""
+    [finding] = default_registry().findings("clock-advance.request", {"seconds": value})
+    assert str(finding) == f"seconds: {shown} is not of type 'number'"
