@@ -165,6 +165,11 @@ BUSINESS_ERRORS = [
      "FMT010", "Normal"),
     ("itemIndex out of range", {"shippingData.logisticsInfo.1.itemIndex": 7}, "ORD006", "itemIndex"),
     ("item without logistics", {"shippingData.logisticsInfo.1.itemIndex": 0}, "ORD006", "already"),
+    ("endpoint port out of range", {"marketplaceServicesEndpoint": "http://127.0.0.1:99999/x"}, "CHK0146",
+     "its port is not a number from 1 to 65535"),
+    ("endpoint port not a number", {"marketplaceServicesEndpoint": "http://h.example:80a/x"}, "CHK0146", "its port"),
+    ("endpoint IPv6 host not closed", {"marketplaceServicesEndpoint": "http://[::1/x"}, "CHK0146", "no closing ]"),
+    ("endpoint without a host", {"marketplaceServicesEndpoint": "http://:80/x"}, "CHK0146", "no host"),
 ]
 
 
