@@ -9,10 +9,10 @@ effects the table names. Time comes from the injected clock.
 from __future__ import annotations
 
 import uuid
-from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from simulator import jsontext
 from simulator.clock import Clock, iso

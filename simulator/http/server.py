@@ -55,7 +55,7 @@ def _describe(exc: BaseException | None, message: str | None) -> str:
     if isinstance(exc, LineTooLong) and len(exc.args) == 3:
         line, limit, _size = exc.args
         start = bytes(line).decode("utf-8", "replace") if isinstance(line, (bytes, bytearray)) else str(line)
-        return (f"the request line or a header is longer than {limit} bytes; it begins {start[:60].rstrip('.')!r}")
+        return f"the request line or a header is longer than {limit} bytes; it begins {start[:60].rstrip('.')!r}"
     text = message or str(exc or "") or "malformed request"
     # aiohttp's parser points at the bad byte with a caret on a line of its own: keep the words
     return " ".join(part for part in text.split() if part != "^")
