@@ -4,7 +4,6 @@ the field, and VTEX's error code for the field where VTEX has one."""
 from __future__ import annotations
 
 import codecs
-import re
 from typing import Any
 
 from aiohttp import web
@@ -28,31 +27,35 @@ async def read_json(request: web.Request, schemas: SchemaRegistry, schema: str, 
     if findings:
         notes.findings = findings  # kept for the journal
         raise error_for(schema, findings)
-    return whole_numbers_as_int(body) if _may_hold_floats(raw, request.charset) else body
+    if _may_hold_whole_floats(body):
+        whole_numbers_as_int(body)
+    return body
 
 
-_FRACTION_OR_EXPONENT = re.compile(rb"\d[.eE]")
+def _may_hold_whole_floats(document: Any) -> bool:
+    """Whether a number written with a zero fraction or an exponent (12.0, 1.2e1) may be in the
+    document. orjson writes such a float back in one form, ending ".0" before "," "}" or "]"; a
+    string holding those characters only costs a walk that changes nothing. Checking the
+    re-encoded text (1 us for a placement) beats walking the document (7 us) or searching the raw
+    body, where the seed's own SLA id "14b25e5" looks like an exponent."""
+    text = jsontext.dumps_bytes(document)
+    return b".0," in text or b".0}" in text or b".0]" in text
 
 
-def _may_hold_floats(raw: bytes, charset: str | None) -> bool:
-    """Whether the body may have a number written with a fraction or an exponent (a string that
-    looks like one also counts): most bodies have none, and need no second walk."""
-    if charset and codecs_name(charset) != "utf-8":
-        return True
-    return _FRACTION_OR_EXPONENT.search(raw) is not None
-
-
-def whole_numbers_as_int(value: Any) -> Any:
+def whole_numbers_as_int(document: Any) -> None:
     """12.0 is an integer to JSON Schema (so the schemas let it through where they ask for one)
     and to VTEX; moisim counts money in int cents, so a whole number written with a fraction or
-    an exponent is read as the integer it is. Other floats stay as they are."""
-    if isinstance(value, float):
-        return int(value) if value.is_integer() else value
-    if isinstance(value, dict):
-        return {key: whole_numbers_as_int(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [whole_numbers_as_int(item) for item in value]
-    return value
+    an exponent is made the integer it is, in place. Other floats stay as they are."""
+    pending = [document]
+    while pending:
+        node = pending.pop()
+        pairs = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in pairs:
+            if type(value) is float:
+                if value.is_integer():
+                    node[key] = int(value)
+            elif isinstance(value, (dict, list)):
+                pending.append(value)
 
 
 def parse_json(raw: bytes, charset: str | None) -> Any:
