@@ -67,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
+    import sqlite3
+
     from aiohttp import web
 
     from simulator.config import ConfigError, load_config
@@ -85,7 +87,10 @@ def serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"moisim: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:  # e.g. a database path that cannot be opened
+    except sqlite3.Error as exc:  # a folder that does not exist, a file that is not a database
+        print(f"moisim: cannot open the database {config.store_path} (store.path, --db): {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
         print(f"moisim: cannot start: {exc}", file=sys.stderr)
         return 2
 

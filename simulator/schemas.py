@@ -147,6 +147,10 @@ def _message(error: Any) -> str:
         return "is required"
     if error.validator == "additionalProperties":
         return error.message
+    described = error.schema.get("description") if isinstance(error.schema, dict) else None
+    if error.validator in ("oneOf", "anyOf") and described:
+        # "is not valid under any of the given schemas" says nothing; the schema says what it wants
+        return f"{_as_json(error.instance)} is not {described}"
     text = error.message
     # jsonschema starts most messages with the value as Python writes it (None, True, '10'):
     # a client wrote JSON, so it gets the value back as JSON (null, true, "10").

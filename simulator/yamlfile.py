@@ -39,7 +39,7 @@ def load(text: str, source: str = "<string>") -> Located:
         raise YamlError(f"{source}: invalid YAML: {exc}") from None
     lines: dict[tuple, int] = {}
     if node is not None:
-        _walk(node, (), lines)
+        _walk(node, (), lines, source)
     return Located(data, lines)
 
 
@@ -54,17 +54,24 @@ def load_file(path: str) -> Located:
     return load(text, path)
 
 
-def _walk(node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> None:
+def _walk(node: yaml.Node, path: tuple, lines: dict[tuple, int], source: str) -> None:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
+        first_seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
-            key = key_node.value
-            lines[path + (key,)] = key_node.start_mark.line + 1
-            _walk(value_node, path + (key,), lines)
-            lines[path + (key,)] = key_node.start_mark.line + 1
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else repr(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in first_seen:  # YAML keeps the last value without a word; a typo'd copy is a mistake
+                where = json_path(path + (key,))
+                raise YamlError(f"{source}:{line}: {where} is written twice (first on line {first_seen[key]}); "
+                                "keep one")
+            first_seen[key] = line
+            lines[path + (key,)] = line
+            _walk(value_node, path + (key,), lines, source)
+            lines[path + (key,)] = line
     elif isinstance(node, yaml.SequenceNode):
         for index, child in enumerate(node.value):
-            _walk(child, path + (index,), lines)
+            _walk(child, path + (index,), lines, source)
 
 
 def json_path(path: Iterable[Any]) -> str:

@@ -168,3 +168,15 @@ def test_a_body_that_does_not_decode_is_one_log_line_not_a_traceback(tmp_path: P
         assert (status, reply["error"]["code"]) == (400, "SIM001")
     assert "Traceback" not in server.log
     assert server.messages().count("unreadable request body") == 1
+
+
+@pytest.mark.parametrize("make_db,reason", [
+    (lambda tmp: tmp / "no-such-folder" / "m.db", "unable to open database file"),
+    (lambda tmp: (tmp / "junk.db").write_bytes(b"this is not SQLite" * 100) and tmp / "junk.db", "file is not a database"),
+])
+def test_a_database_that_cannot_be_opened_is_named(tmp_path: Path, make_db, reason: str) -> None:
+    path = make_db(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "simulator", "serve", "--db", str(path), "--port", "0"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"moisim: cannot open the database {path} (store.path, --db): {reason}"

@@ -44,6 +44,10 @@ def test_a_file_overrides_only_what_it_names(tmp_path: Path) -> None:
     ("affiliates:\n  - {id: FRC, sales-channel: 1}\n", "franchise-stores[0].affiliate-id: affiliate id 'FRC' is also a"),
     ("- just\n- a list\n", "must hold a mapping"),
     ("timings: [\n", "invalid YAML"),
+    ("timings:\n  window-to-cancel: -5s\n", 'timings.window-to-cancel: "-5s" is not a duration: seconds, or e.g. 30m'),
+    ("clock: virtual\nclock: real\n", ":2: clock is written twice (first on line 1)"),
+    ("server:\n  port: 1\n  host: h\n  port: 2\n", ":4: server.port is written twice (first on line 2)"),
+    ("catalog:\n  - {sku: '8', name: x, price: 1, sku: '9'}\n", ":2: catalog[0].sku is written twice"),
 ])
 def test_every_mistake_names_its_key(tmp_path: Path, text: str, expected: str) -> None:
     with pytest.raises(ConfigError) as caught:
