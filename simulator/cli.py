@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the simulator as an HTTP server")
     serve.add_argument("--config", metavar="FILE", help="YAML configuration merged over the built-in defaults")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to listen on (default 8080; 0 picks a free one)")
+    serve.add_argument("--port", type=_port, help="port to listen on (default 8080; 0 picks a free one)")
     serve.add_argument("--db", metavar="PATH|:memory:", help="SQLite file (default ./moisim.db)")
     serve.add_argument("--clock", choices=["real", "virtual"], help="real (default) or virtual time")
 
@@ -100,6 +100,17 @@ def serve(args: argparse.Namespace) -> int:
         print(f"moisim: cannot listen on {config.host}:{config.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _port(text: str) -> int:
+    """A TCP port for argparse: the operating system would take 99999 as 34463 without a word."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port: use 1-65535, or 0 for a free one")
+    return port
 
 
 def run(main: Coroutine[Any, Any, None]) -> None:

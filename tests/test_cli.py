@@ -180,3 +180,13 @@ def test_a_database_that_cannot_be_opened_is_named(tmp_path: Path, make_db, reas
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip() == f"moisim: cannot open the database {path} (store.path, --db): {reason}"
+
+
+@pytest.mark.parametrize("port,says", [("99999", "99999 is not a port"), ("-1", "-1 is not a port"),
+                                       ("abc", "'abc' is not a number")])
+def test_a_port_out_of_range_is_refused_not_wrapped(tmp_path: Path, port: str, says: str) -> None:
+    """The operating system would listen on 99999 % 65536 = 34463 and the ready line would name it."""
+    result = subprocess.run([sys.executable, "-m", "simulator", "serve", "--port", port, "--db", ":memory:"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert f"argument --port: {says}" in result.stderr
