@@ -189,6 +189,21 @@ def test_conformance_command_refuses_bad_input_with_status_2(tmp_path: Path, cap
     assert "steps[2].after" in capsys.readouterr().err
     assert main(["conformance", "--marketplace-endpoint", "stub", "--only", "no-such-scenario"]) == 2
     assert "no scenario named 'no-such-scenario'" in capsys.readouterr().err
+    assert main(["conformance", "--marketplace-endpoint", "http://127.0.0.1:99999/mkp"]) == 2
+    assert "--marketplace-endpoint 'http://127.0.0.1:99999/mkp': its port is not a number" in capsys.readouterr().err
+    assert main(["conformance", "--marketplace-endpoint", "mkp.example.com"]) == 2
+    assert "it is not an http:// or https:// URL" in capsys.readouterr().err
+
+
+def test_conformance_against_an_unreachable_moisim_exits_2_with_the_reason(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """2, not 1: the marketplace did not fail anything; CI can tell the two apart. The JUnit report
+    still has the scenario, as an error."""
+    report = tmp_path / "r.xml"
+    assert main(["conformance", "--marketplace-endpoint", "stub", "--server", "http://127.0.0.1:9",
+                 "--only", "duplicate-placement", "--junit", str(report)]) == 2
+    assert "moisim at http://127.0.0.1:9 is unreachable" in capsys.readouterr().out
+    assert "<error" in report.read_text()
 
 
 # --- playback on a running server ------------------------------------------------------------

@@ -21,6 +21,27 @@ INVOICE = "invoice"
 CHANGE = "change"
 
 
+def endpoint_problem(endpoint: str) -> str | None:
+    """Why no callback could reach this marketplaceServicesEndpoint, or None: an http(s) URL with
+    a host, a port from 1 to 65535 if it names one, and no spaces."""
+    try:
+        parts = urlsplit(endpoint)
+    except ValueError:  # the one thing urlsplit refuses: "[" without "]"
+        return "its IPv6 host has no closing ]"
+    if parts.scheme not in ("http", "https"):
+        return "it is not an http:// or https:// URL"
+    if any(c.isspace() for c in endpoint):
+        return "it has a space in it"
+    try:
+        if parts.port == 0:
+            return "its port is 0"
+    except ValueError:
+        return "its port is not a number from 1 to 65535"
+    if not parts.hostname:
+        return "it has no host"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Callback:
     kind: str

@@ -3,7 +3,8 @@
 By default it starts its own simulator in-process (virtual clock, in-memory store) on a loopback
 port and drives it over HTTP exactly as ``--server URL`` drives an already running one, so both
 paths are the same code. Exit status: 0 all passed, 1 something failed, 2 the run could not
-start (bad scenario or configuration file, unreachable server).
+start or broke (a bad scenario or configuration file, a marketplace endpoint no callback could
+reach, moisim unreachable or refusing the keys); the report still has every scenario's error.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import aiohttp
 from aiohttp import web
 
 from simulator.config import Config, ConfigError, load_config
+from simulator.outbox.callbacks import endpoint_problem
 from simulator.scenarios.engine import Keys, MoisimClient, RunError, ScenarioPlayer
 from simulator.scenarios.events import Event, Reporter, RunFinished, RunStarted, ScenarioFinished
 from simulator.scenarios.model import BUNDLED_DIR, Scenario, ScenarioError, load_scenarios
@@ -97,6 +99,10 @@ async def run(scenarios: Sequence[Scenario], *, endpoint: str | None = None, con
 
 
 def run_from_cli(args: argparse.Namespace) -> int:
+    problem = None if args.marketplace_endpoint == STUB else endpoint_problem(args.marketplace_endpoint)
+    if problem:
+        print(f"moisim conformance: --marketplace-endpoint {args.marketplace_endpoint!r}: {problem}", file=sys.stderr)
+        return 2
     try:
         config = load_config(args.config)
         directory = Path(args.scenarios) if args.scenarios else BUNDLED_DIR
@@ -118,4 +124,6 @@ def run_from_cli(args: argparse.Namespace) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    if any(r.error for r in result.results):  # moisim unreachable, keys refused: not the marketplace's doing
+        return 2
     return 0 if result.failed == 0 else 1
