@@ -30,7 +30,7 @@ def endpoint_problem(endpoint: str) -> str | None:
         return "its IPv6 host has no closing ]"
     if parts.scheme not in ("http", "https"):
         return "it is not an http:// or https:// URL"
-    if any(c.isspace() for c in endpoint):
+    if endpoint.split() != [endpoint]:  # whitespace anywhere (a C-speed check)
         return "it has a space in it"
     try:
         if parts.port == 0:
