@@ -135,6 +135,8 @@ async def test_a_database_written_before_list_stats_gets_its_figures(make_sim, t
     await first.client.close()
     first.store.close()
     db = sqlite3.connect(path, isolation_level=None)
+    db.execute("DROP INDEX orders_chain_listing")  # 0.2's listing index, then 0.2's columns
+    db.execute("CREATE INDEX orders_chain_listing ON orders (account, creation_date, order_id) WHERE kind = 'chain'")
     db.execute("ALTER TABLE orders DROP COLUMN value")
     db.execute("ALTER TABLE orders DROP COLUMN total_items")
     db.close()
@@ -142,5 +144,9 @@ async def test_a_database_written_before_list_stats_gets_its_figures(make_sim, t
     second = await make_sim(config)
     _, after = await second.call("GET", "/api/oms/pvt/orders")
     assert after["stats"] == before["stats"]
+    from simulator.store.sqlite import LISTING_INDEX
+
+    [(index,)] = sqlite3.connect(path).execute("SELECT sql FROM sqlite_master WHERE name='orders_chain_listing'")
+    assert index == LISTING_INDEX  # the list reads its stats from the index alone
     assert after["stats"]["stats"]["totalValue"]["Sum"] == 132 + 372
     assert after["stats"]["stats"]["totalItems"]["Sum"] == 2 + 4
