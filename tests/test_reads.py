@@ -19,6 +19,9 @@ async def test_order_has_vtex_shape(sim: Sim) -> None:
     assert order["totals"][0] == {"id": "Items", "name": "Total dos Itens", "value": 132}
     assert order["shippingData"]["logisticsInfo"][0]["selectedDeliveryChannel"] == "pickup-in-point"
     assert order["shippingData"]["logisticsInfo"][0]["pickupPointId"] == "14b25e5"
+    # An item's shipping price is null, as in VTEX's example; it is the logistics entry's price.
+    assert [i["shippingPrice"] for i in order["items"]] == [None, None]
+    assert [li["price"] for li in order["shippingData"]["logisticsInfo"]] == [0, 0]
     # The seed selects its address by id and sends no "address": the selected one stands in.
     assert order["shippingData"]["address"] == {"addressId": "-4581767308704"}
     assert order["shippingData"]["selectedAddresses"] == [{"addressId": "-4581767308704"}]
@@ -178,3 +181,13 @@ async def test_list_stats_past_64_bit_sums_still_answer(sim: Sim) -> None:
     assert value["SumOfSquares"] == pytest.approx(2 * (big + 12) ** 2, rel=1e-12)
     assert value["SumOfSquares"] > 2 ** 63
     assert default_registry().findings("order-list", body) == []
+
+
+async def test_shipping_is_priced_in_the_logistics_entry_and_the_totals(sim: Sim) -> None:
+    body = seeds.place_body("shipped")
+    body["shippingData"]["logisticsInfo"][1]["price"] = 500
+    await sim.call("PUT", "/api/checkout/pvt/orders?sc=1&affiliateId=MKP", json=body, expect=200)
+    order = await sim.order("MKP-shipped-01")
+    assert order["shippingData"]["logisticsInfo"][1]["price"] == 500
+    assert {t["id"]: t["value"] for t in order["totals"]}["Shipping"] == 500 and order["value"] == 632
+    assert order["items"][1]["shippingPrice"] is None  # as in VTEX's Get order example

@@ -40,7 +40,9 @@ def item_json(item: Item, index: int, order: Order) -> dict[str, Any]:
         "imageUrl": None, "detailUrl": None, "components": [], "bundleItems": [], "params": [],
         "offerings": [], "sellerSku": item.id, "priceValidUntil": None, "commission": 0, "tax": 0,
         "preSaleDate": None, "measurementUnit": item.measurement_unit, "unitMultiplier": item.unit_multiplier,
-        "sellingPrice": item.price, "isGift": False, "shippingPrice": item.shipping_price,
+        # VTEX's Orders API types an item's shippingPrice as a nullable string and shows null: the
+        # price is in shippingData.logisticsInfo[].price (and the Shipping total), as here.
+        "sellingPrice": item.price, "isGift": False, "shippingPrice": None,
         "rewardValue": 0, "freightCommission": 0,
         "priceDefinition": {"sellingPrices": [{"value": item.price, "quantity": item.quantity}],
                             "calculatedSellingPrice": item.price, "total": item.total, "reason": None},
