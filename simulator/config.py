@@ -27,12 +27,10 @@ INVOICE_PRESETS = {
 TEMPLATE_FIELDS = {"marketplaceOrderGroup", "orderId", "orderGroup", "marketplaceOrderId"}
 
 
-class ConfigError(ValueError):
+class ConfigError(yamlfile.Problems):
     """Every problem found in a configuration, one per line."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("invalid configuration:\n  " + "\n  ".join(problems))
-        self.problems = problems
+    what = "configuration"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,17 @@ class YamlError(ValueError):
     """A file that is not valid YAML; the message names the file, line and column."""
 
 
+class Problems(ValueError):
+    """Every problem found in a file, one per line, each with its file and line; ``what`` says
+    what kind of file it was (the message begins "invalid configuration:", say)."""
+
+    what = "file"
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(f"invalid {self.what}:\n  " + "\n  ".join(problems))
+        self.problems = problems
+
+
 @dataclass
 class Located:
     data: Any

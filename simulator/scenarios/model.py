@@ -23,12 +23,10 @@ ACTIONS = MARKETPLACE_ACTIONS + SELLER_ACTIONS
 KINDS = ("conformance", "behaviour")
 
 
-class ScenarioError(ValueError):
+class ScenarioError(yamlfile.Problems):
     """Every problem found in scenario files, one per line, each with file and line."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("invalid scenario:\n  " + "\n  ".join(problems))
-        self.problems = problems
+    what = "scenario"
 
 
 @dataclass(frozen=True)
