@@ -79,7 +79,7 @@ class Order:
     # --- money ---------------------------------------------------------------------------
     @property
     def items_total(self) -> int:
-        return sum([item.price * item.quantity for item in self.items])
+        return sum([item.total for item in self.items])
 
     @property
     def shipping_total(self) -> int:
@@ -90,7 +90,7 @@ class Order:
         # One pass, not the two sums above: every save of an order stores its value.
         value = self.increment - self.discount
         for item in self.items:
-            value += item.price * item.quantity + item.shipping_price
+            value += item.total + item.shipping_price
         return value
 
     @property
