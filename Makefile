@@ -28,5 +28,17 @@ bench: $(STAMP)
 bench-instructions: $(STAMP)
 	$(BIN)/python -m bench.instructions $(ARGS)
 
+# ruff and mypy, in their own virtual environment so the test one stays as CI builds it.
+LINT := .venv-lint
+$(LINT)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(LINT)
+	$(LINT)/bin/pip install --quiet --upgrade pip
+	$(LINT)/bin/pip install --quiet -e '.[lint]'
+	touch $@
+
+lint: $(LINT)/.installed
+	$(LINT)/bin/ruff check simulator tests bench
+	$(LINT)/bin/mypy
+
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache moisim.db moisim.db-wal moisim.db-shm
+	rm -rf $(VENV) $(LINT) *.egg-info .pytest_cache moisim.db moisim.db-wal moisim.db-shm

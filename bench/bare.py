@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import time
 
@@ -34,6 +33,14 @@ async def receive(request: web.Request) -> web.Response:
     return web.json_response({"date": "2026-01-01T00:00:00Z", "orderId": "x", "receipt": "y"})
 
 
+async def count(_request: web.Request) -> web.Response:
+    return web.json_response(RECEIVED)  # how many arrived so far
+
+
+async def span(_request: web.Request) -> web.Response:
+    return web.json_response(LAST - FIRST)  # first to latest arrival, in seconds
+
+
 async def reset(_request: web.Request) -> web.Response:
     global RECEIVED, FIRST, LAST
     RECEIVED, FIRST, LAST = 0, 0.0, 0.0
@@ -45,8 +52,8 @@ async def main(kind: str) -> None:
     if kind == "place":
         app.router.add_put("/api/checkout/pvt/orders", place)
     else:
-        app.router.add_get("/_count", lambda _r: web.json_response(RECEIVED))  # how many arrived so far
-        app.router.add_get("/_span", lambda _r: web.json_response(LAST - FIRST))  # first to latest arrival, s
+        app.router.add_get("/_count", count)
+        app.router.add_get("/_span", span)
         app.router.add_get("/_reset", reset)
         app.router.add_post("/{tail:.*}", receive)
     runner = web.AppRunner(app, access_log=None)

@@ -19,14 +19,12 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
@@ -116,8 +114,9 @@ async def bench_placement(n: int, concurrency: int, rounds: int) -> None:
             stop(bare)
             stop(sim)
     best = {name: max(rs, key=lambda r: r["rps"]) for name, rs in results.items()}
-    for name, r in best.items():
-        print(f"  {name:22} {r['rps']:8.0f} req/s   p50 {r['p50']:6.2f} ms   p99 {r['p99']:6.2f} ms   errors {r['errors']}")
+    for name, figures in best.items():
+        print(f"  {name:22} {figures['rps']:8.0f} req/s   p50 {figures['p50']:6.2f} ms   p99 {figures['p99']:6.2f} ms"
+              f"   errors {figures['errors']}")
     ratio = best["moisim"]["rps"] / best["bare aiohttp handler"]["rps"]
     print(f"  moisim / bare throughput: {ratio:.0%}  (target >= 50%)   moisim p99 {best['moisim']['p99']:.1f} ms "
           f"(target < 50 ms)")

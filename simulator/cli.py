@@ -69,7 +69,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def serve(args: argparse.Namespace) -> int:
     import sqlite3
 
-    from aiohttp import web
 
     from simulator.config import ConfigError, load_config
     from simulator.http import create_app
@@ -139,7 +138,7 @@ async def _serve(app: "web.Application", config: "Config") -> None:
     try:
         site = web.TCPSite(runner, config.host, config.port, shutdown_timeout=5)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1] if site._server else config.port  # type: ignore[union-attr]
+        port = site._server.sockets[0].getsockname()[1] if site._server else config.port  # type: ignore[attr-defined]
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

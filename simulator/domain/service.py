@@ -143,14 +143,14 @@ class OrderService:
                 lambda store_id, sku: free.get((store_id, sku), 0),
             )
             items = [
-                Item(id=l["sku"], quantity=l["quantity"], price=l["price"], seller=l["seller"], name=l["name"],
-                     store_id=store_id, sla=l["sla"], delivery_channel=l["channel"], shipping_price=l["shipping"],
-                     measurement_unit=l["unit"], unit_multiplier=l["multiplier"])
-                for l, store_id in zip(lines, stores)
+                Item(id=line["sku"], quantity=line["quantity"], price=line["price"], seller=line["seller"],
+                     name=line["name"], store_id=store_id, sla=line["sla"], delivery_channel=line["channel"],
+                     shipping_price=line["shipping"], measurement_unit=line["unit"], unit_multiplier=line["multiplier"])
+                for line, store_id in zip(lines, stores, strict=True)
             ]
             chain = self._new_order(account, Kind.CHAIN, chain_id, affiliate_id, sales_channel, body, items, now)
             self._move(chain, Event.PLACE, now, Context())  # the chain order exists before it orders from level 3
-            chain.warnings = [w for l in lines for w in l["warnings"]]
+            chain.warnings = [w for line in lines for w in line["warnings"]]
             if chain.value != body["marketplacePaymentValue"]:
                 chain.warnings.append(
                     f"marketplacePaymentValue {body['marketplacePaymentValue']} differs from the order value {chain.value}")
@@ -442,7 +442,7 @@ class OrderService:
         return change["receipt"]
 
     def _change_item(self, raw: dict[str, Any]) -> dict[str, Any]:
-        sku = raw.get("id") or raw.get("sellerItemId")
+        sku = raw.get("id") or raw["sellerItemId"]  # the schema asks for one of the two
         product = self.config.catalog.get(sku)
         return {"id": sku, "quantity": raw["quantity"], "price": raw["price"], "name": product.name if product else sku,
                 "unitMultiplier": raw.get("unitMultiplier", product.unit_multiplier if product else 1.0),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 from aiohttp import web
 
@@ -17,6 +17,7 @@ from simulator.outbox.dispatcher import Dispatcher
 from simulator.scenarios.playback import ScenarioPlayback, scenarios_for
 from simulator.scheduler import VIRTUAL_NOW, Scheduler
 from simulator.schemas import SchemaRegistry, default_registry
+from simulator.store.base import Delivery
 from simulator.store.sqlite import SqliteStore
 
 
@@ -48,7 +49,7 @@ def create_app(config: Config, *, clock: Clock | None = None, store: SqliteStore
     service = OrderService(config, app[keys.STORE], app[keys.CLOCK])
     app[keys.SERVICE] = service
 
-    def change_settled(delivery, outcome, reply):  # type: ignore[no-untyped-def]
+    def change_settled(delivery: Delivery, outcome: str, reply: Any) -> None:
         if delivery.ref:
             service.settle_change(delivery.account, delivery.order_id, delivery.ref, outcome, reply)
 

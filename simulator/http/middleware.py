@@ -136,9 +136,10 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     request[ACCOUNT] = notes.account = request.app[keys.CONFIG].account
     if credential.role not in roles:
         allowed = ", ".join(sorted(roles - {"admin"})) or "admin"
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else request.path
         return error_response(403, "SIM006", f"Forbidden: the {credential.role} role may not call "
-                                             f"{request.method} {request.match_info.route.resource.canonical} "
-                                             f"(allowed: {allowed})")
+                                             f"{request.method} {route} (allowed: {allowed})")
     return await handler(request)
 
 

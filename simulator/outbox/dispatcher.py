@@ -18,6 +18,7 @@ where the last recorded attempt left off.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from contextlib import nullcontext
@@ -144,9 +145,9 @@ class Dispatcher:
             key = (delivery.account, delivery.order_id)
             task = asyncio.create_task(self._deliver(delivery), name=f"moisim-delivery-{delivery.id}")
             self._inflight[key] = task
-            task.add_done_callback(lambda _t, key=key: self._done(key))
+            task.add_done_callback(functools.partial(self._done, key))
 
-    def _done(self, key: tuple[str, str]) -> None:
+    def _done(self, key: tuple[str, str], _task: asyncio.Task[None]) -> None:
         self._inflight.pop(key, None)
         self._wake.set()
         self._progress.set()
@@ -227,7 +228,7 @@ class Dispatcher:
         interrupted (whether the marketplace got them is unknown), and the next attempt is made."""
         for delivery in self.store.interrupted():
             attempt = delivery.in_flight or delivery.attempts + 1
-            verdict = {
+            verdict: dict[str, Any] = {
                 "attempt": attempt, "at": None, "status": None, "latencyMs": None, "outcome": "interrupted",
                 "error": "moisim stopped while this attempt was in flight; the marketplace may or may not have "
                          "received it", "reply": None, "replyConforms": None, "schemaErrors": [], "nextAttemptAt": None,

@@ -425,7 +425,8 @@ class SqliteStore:
             " created_at, ref) VALUES (?,?,?,?,CAST(? AS TEXT),?, 'pending', 0, ?, ?, ?)",
             (account, order_id, kind, url, _text(body), reply_schema, now, now, ref),
         )
-        return int(cur.lastrowid)
+        assert cur.lastrowid is not None  # an INSERT into a rowid table always sets it
+        return cur.lastrowid
 
     _DELIVERY = ("SELECT id, account, order_id, kind, url, body, reply_schema, state, attempts, next_attempt_at,"
                  " created_at, ref, outcome, in_flight FROM outbox")
