@@ -58,6 +58,28 @@ def start_moisim(db: str, clock: str = "real") -> tuple[subprocess.Popen, int]:
             return proc, int(json.loads(line)["url"].rsplit(":", 1)[1])
 
 
+def memory(proc: subprocess.Popen) -> tuple[float, float] | None:
+    """(resident MiB now, peak resident MiB) of a process, from /proc (Linux); None elsewhere."""
+    try:
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+    except OSError:
+        return None
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def memory_line(name: str, readings: list[tuple[int, tuple[float, float] | None]]) -> str:
+    """Resident memory of one server after each count of requests it has answered, and its peak."""
+    if any(r is None for _, r in readings):
+        return f"  {name:22} memory: not measured (no /proc on this system)"
+    after = ", ".join(f"{r[0]:.1f} after {n}" for n, r in readings if r)
+    (first_n, first), (last_n, last) = readings[1], readings[-1]  # from the first round on: past warm-up
+    assert first and last
+    growth = (last[0] - first[0]) / max(1, last_n - first_n) * 1000
+    return (f"  {name:22} resident MiB: {after}; peak {last[1]:.1f}; "
+            f"{growth:+.2f} MiB per 1000 more requests after the first round")
+
+
 def stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     proc.wait(timeout=15)
@@ -97,6 +119,7 @@ def place_bodies(prefix: str, n: int, endpoint: str = "http://127.0.0.1:9/mkp") 
 async def bench_placement(n: int, concurrency: int, rounds: int) -> None:
     print(f"\n== Placement: {n} orders per round, {concurrency} connections, best of {rounds} rounds ==")
     results: dict[str, list[dict[str, float]]] = {"bare aiohttp handler": [], "moisim": []}
+    memories: dict[str, list[tuple[int, tuple[float, float] | None]]] = {"bare aiohttp handler": [], "moisim": []}
     with tempfile.TemporaryDirectory() as tmp:
         bare, bare_port = start_bare("place")
         sim, sim_port = start_moisim(str(Path(tmp) / "bench.db"))
@@ -104,12 +127,18 @@ async def bench_placement(n: int, concurrency: int, rounds: int) -> None:
             warm = place_bodies("warm-", 200)
             await load(f"http://127.0.0.1:{bare_port}/api/checkout/pvt/orders?sc=1&affiliateId=MKP", warm, concurrency, MKP)
             await load(f"http://127.0.0.1:{sim_port}/api/checkout/pvt/orders?sc=1&affiliateId=MKP", warm, concurrency, MKP)
+            answered = len(warm)
+            memories["bare aiohttp handler"].append((answered, memory(bare)))
+            memories["moisim"].append((answered, memory(sim)))
             for r in range(rounds):  # interleaved, so both see the same machine
                 bodies = place_bodies(f"r{r}-", n)
                 results["bare aiohttp handler"].append(await load(
                     f"http://127.0.0.1:{bare_port}/api/checkout/pvt/orders?sc=1&affiliateId=MKP", bodies, concurrency, MKP))
                 results["moisim"].append(await load(
                     f"http://127.0.0.1:{sim_port}/api/checkout/pvt/orders?sc=1&affiliateId=MKP", bodies, concurrency, MKP))
+                answered += n
+                memories["bare aiohttp handler"].append((answered, memory(bare)))
+                memories["moisim"].append((answered, memory(sim)))
         finally:
             stop(bare)
             stop(sim)
@@ -122,6 +151,8 @@ async def bench_placement(n: int, concurrency: int, rounds: int) -> None:
           f"(target < 50 ms)")
     print(f"  all rounds (req/s): moisim {[round(r['rps']) for r in results['moisim']]}, "
           f"bare {[round(r['rps']) for r in results['bare aiohttp handler']]}")
+    for name, readings in memories.items():
+        print(memory_line(name, readings))
 
 
 def queue_invoice_callbacks(db: str, endpoint: str, n: int) -> None:
@@ -149,9 +180,9 @@ def queue_invoice_callbacks(db: str, endpoint: str, n: int) -> None:
     store.close()
 
 
-async def deliver_from_outbox(db: str, n: int, rport: int) -> tuple[float, float, int]:
+async def deliver_from_outbox(db: str, n: int, rport: int) -> tuple[float, float, int, float | None]:
     """Start moisim on a database whose outbox holds n callbacks; (callbacks/s first to last
-    arrival, callbacks/s from process start, attempts recorded as accepted)."""
+    arrival, callbacks/s from process start, attempts recorded as accepted, peak resident MiB)."""
     async with aiohttp.ClientSession() as s:
         async with s.get(f"http://127.0.0.1:{rport}/_reset"):
             pass
@@ -169,15 +200,16 @@ async def deliver_from_outbox(db: str, n: int, rport: int) -> tuple[float, float
             await asyncio.sleep(0.2)  # let the last verdicts commit, then check every one was recorded
             async with s.get(f"http://127.0.0.1:{sport}/_sim/journal?direction=out&limit={n}", headers=ADMIN) as resp:
                 recorded = [e for e in (await resp.json())["entries"] if e["outcome"] == "accepted"]
+            used = memory(sim)
         finally:
             stop(sim)
-    return (n - 1) / span, n / from_start, len(recorded)
+    return (n - 1) / span, n / from_start, len(recorded), used[1] if used else None
 
 
 async def bench_delivery(n: int, rounds: int) -> None:
     print(f"\n== Callback delivery: {n} invoice callbacks from the durable outbox to a loopback receiver, "
           f"best of {rounds} rounds ==")
-    moisim: list[tuple[float, float, int]] = []
+    moisim: list[tuple[float, float, int, float | None]] = []
     bare: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         receiver, rport = start_bare("receiver")
@@ -194,13 +226,16 @@ async def bench_delivery(n: int, rounds: int) -> None:
                 bare.append(result["rps"])
         finally:
             stop(receiver)
-    best = max(moisim)
+    best = max(moisim, key=lambda m: m[0])
     print(f"  bare aiohttp client      {max(bare):8.0f} callbacks/s")
     print(f"  moisim dispatcher        {best[0]:8.0f} callbacks/s (first to last arrival; {best[1]:.0f}/s counting "
           f"start-up from a cold process)")
     print(f"  moisim / bare: {best[0] / max(bare):.0%}  (target >= 50%)   attempts recorded as accepted: "
           f"{min(m[2] for m in moisim)}/{n} (worst round)")
     print(f"  all rounds (callbacks/s): moisim {[round(m[0]) for m in moisim]}, bare {[round(b) for b in bare]}")
+    peaks = [m[3] for m in moisim if m[3] is not None]
+    if peaks:
+        print(f"  moisim peak resident MiB while delivering: {', '.join(f'{p:.1f}' for p in peaks)} (each round)")
 
 
 async def bench_callbacks(n: int) -> None:
