@@ -50,7 +50,7 @@ def load(text: str, source: str = "<string>") -> Located:
         raise YamlError(f"{source}: invalid YAML: {exc}") from None
     lines: dict[tuple, int] = {}
     if node is not None:
-        _walk(node, (), lines, source)
+        _Walk(lines, source).walk(node, ())
     return Located(data, lines)
 
 
@@ -65,24 +65,52 @@ def load_file(path: str) -> Located:
     return load(text, path)
 
 
-def _walk(node: yaml.Node, path: tuple, lines: dict[tuple, int], source: str) -> None:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
+# A configuration or scenario file holds hundreds of values. Aliases (*name) can repeat a value
+# without writing it again, so a short file can stand for billions of them, or for one that
+# contains itself; past this many, the file is refused instead of read for ever.
+MAX_VALUES = 100_000
+
+
+class _Walk:
+    """Records the line of every value (by its path) and refuses keys written twice, alias
+    cycles and alias expansions past :data:`MAX_VALUES`."""
+
+    def __init__(self, lines: dict[tuple, int], source: str) -> None:
+        self.lines, self.source = lines, source
+        self.values = 0
+        self.open: set[int] = set()  # ids of the nodes being walked: an alias back to one is a cycle
+
+    def walk(self, node: yaml.Node, path: tuple) -> None:
+        line = node.start_mark.line + 1
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise YamlError(f"{self.source}:{line}: more than {MAX_VALUES} values once its aliases (*name) are "
+                            "expanded; write the values out, or fewer repeats")
+        if id(node) in self.open:
+            raise YamlError(f"{self.source}:{line}: {json_path(path)} is an alias (*name) of a value that "
+                            "contains it; a value cannot hold itself")
+        self.lines[path] = line
+        if not isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            return
+        self.open.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            self._mapping(node, path)
+        else:
+            for index, child in enumerate(node.value):
+                self.walk(child, path + (index,))
+        self.open.discard(id(node))
+
+    def _mapping(self, node: yaml.MappingNode, path: tuple) -> None:
         first_seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else repr(key_node.value)
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else f"<{key_node.tag} key>"
             line = key_node.start_mark.line + 1
             if key in first_seen:  # YAML keeps the last value without a word; a typo'd copy is a mistake
-                where = json_path(path + (key,))
-                raise YamlError(f"{source}:{line}: {where} is written twice (first on line {first_seen[key]}); "
-                                "keep one")
+                raise YamlError(f"{self.source}:{line}: {json_path(path + (key,))} is written twice (first on line "
+                                f"{first_seen[key]}); keep one")
             first_seen[key] = line
-            lines[path + (key,)] = line
-            _walk(value_node, path + (key,), lines, source)
-            lines[path + (key,)] = line
-    elif isinstance(node, yaml.SequenceNode):
-        for index, child in enumerate(node.value):
-            _walk(child, path + (index,), lines, source)
+            self.walk(value_node, path + (key,))
+            self.lines[path + (key,)] = line  # the key's line, where a mistake in its value is read
 
 
 def json_path(path: Iterable[Any]) -> str:

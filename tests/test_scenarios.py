@@ -139,6 +139,7 @@ def test_a_scenario_loads_with_its_lines(tmp_path: Path) -> None:
     (SCENARIO.replace("  - place:\n", "  - place:\n  - expect-error: FMT009\n"), ":5:", "only an action can fail"),
     (SCENARIO + "  - [\n", "", "invalid YAML"),
     (SCENARIO.replace("name: mine\n", "name: mine\nname: theirs\n"), ":2:", "name is written twice (first on line 1)"),
+    ("name: &n [*n]\n", ":1:", "name[0] is an alias (*name) of a value that contains it"),
 ])
 def test_mistakes_are_reported_with_file_line_and_field(tmp_path: Path, text: str, where: str, says: str) -> None:
     path = write(tmp_path, text)
