@@ -11,6 +11,9 @@ from functools import lru_cache
 from typing import Protocol
 
 UTC = timezone.utc
+# A virtual clock stops here: what moisim schedules lies at most ten years ahead of it
+# (durations.MAX_SECONDS), and Python's datetimes end with the year 9999.
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 class Clock(Protocol):
@@ -41,8 +44,14 @@ class VirtualClock:
     def advance(self, seconds: float) -> datetime:
         if seconds < 0:
             raise ValueError("a clock cannot go backwards")
+        if seconds > self.room():
+            raise ValueError(f"a virtual clock stops at {LATEST.isoformat()}")
         self._now += timedelta(seconds=seconds)
         return self._now
+
+    def room(self) -> float:
+        """Seconds the clock may still be advanced (until :data:`LATEST`)."""
+        return (LATEST - self._now).total_seconds()
 
     def set(self, moment: datetime) -> None:
         self._now = moment.astimezone(UTC)

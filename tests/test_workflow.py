@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from simulator.clock import LATEST
 from simulator.domain import workflow
 from simulator.domain.workflow import FRANCHISE, CHAIN, PREVIOUS, Event, Kind, Status
+from simulator.http import keys
 from tests import seeds
 from tests.conftest import Sim
 
@@ -102,6 +106,22 @@ async def test_clock_advance_needs_a_virtual_clock_and_a_number(make_sim) -> Non
     assert status == 400 and "seconds" in body["error"]["message"]
     status, body = await sim.call("POST", "/_sim/clock/advance", role="marketplace", json={"seconds": 5})
     assert status == 403
+
+
+async def test_the_virtual_clock_stops_short_of_the_end_of_datetimes(sim: Sim) -> None:
+    """Ten years at a time, 700 advances would have run the clock past the year 9999 (a 500);
+    it stops at LATEST, and what it schedules from there (ten years at most) still has a date."""
+    clock = sim.app[keys.CLOCK]
+    clock.set(LATEST - timedelta(days=400))
+    status, body = await sim.call("POST", "/_sim/clock/advance", role="admin", json={"seconds": 315360000})
+    assert (status, body["error"]["code"]) == (400, "SIM002")
+    assert "past 9000-01-01" in body["error"]["message"] and "seconds: 315360000" in body["error"]["message"]
+    assert clock.now() == LATEST - timedelta(days=400)  # refused whole, not half done
+    await sim.advance(400 * 86400)
+    assert clock.now() == LATEST
+    await sim.place()
+    await sim.authorize(seeds.SEED_ORDER_ID, "externalMarketplace10")
+    assert (await sim.order(seeds.SEED_ORDER_ID))["status"] == "payment-approved"
 
 
 async def test_random_workflows_keep_stock_equal_to_what_the_orders_hold(sim: Sim) -> None:

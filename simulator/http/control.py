@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from simulator.clock import VirtualClock, iso, parse_iso
+from simulator.clock import LATEST, VirtualClock, iso, parse_iso
 from simulator.domain.errors import BadRequest, Conflict, NotFound
 from simulator.http import keys
 from simulator.http.bodies import read_json
@@ -40,8 +40,13 @@ async def advance_clock(request: web.Request) -> web.Response:
     """Move the virtual clock on; every transition that falls due is applied before the reply."""
     app = request.app
     body = await read_json(request, app[keys.SCHEMAS], "clock-advance.request")
-    if not isinstance(app[keys.CLOCK], VirtualClock):
+    clock = app[keys.CLOCK]
+    if not isinstance(clock, VirtualClock):
         raise Conflict("SIM010", "The clock is real; start moisim with --clock virtual to advance it")
+    if body["seconds"] > clock.room():
+        raise BadRequest("SIM002", f"Invalid seconds: {body['seconds']} would take the virtual clock past "
+                                   f"{iso(LATEST)}, where it stops; it is {iso(clock.now())}, "
+                                   f"{clock.room():.0f} seconds before")
     fired = await app[keys.SCHEDULER].advance(float(body["seconds"]))
     return json_response({"clock": "virtual", "now": iso(app[keys.CLOCK].now()), "transitions": fired})
 

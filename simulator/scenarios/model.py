@@ -96,6 +96,10 @@ def parse_scenario(data: Any, source: str, lines: yamlfile.Located | None = None
         if not actions and "after" not in raw and "stub" not in raw:
             problems.append(f"{where(path)}: steps[{index}]: nothing to do; give an action, expect or after")
             continue
+        too_long = _duration_problems(raw, path)
+        if too_long:
+            problems += [f"{where(at)}: {yamlfile.json_path(at)}: {text}" for at, text in too_long]
+            continue
         expect = raw.get("expect") or {}
         if action == "expect" and set(expect) & {"outcome", "reply", "attempts"} and "callback" not in expect:
             problems.append(f"{where(path + ('expect',))}: steps[{index}].expect: outcome, reply and attempts "
@@ -109,6 +113,22 @@ def parse_scenario(data: Any, source: str, lines: yamlfile.Located | None = None
         raise ScenarioError(problems)
     return Scenario(name=data["name"], description=data["description"].strip(), kind=data.get("kind", "conformance"),
                     order=dict(data.get("order") or {}), steps=tuple(steps), source=source)
+
+
+def _duration_problems(raw: dict[str, Any], path: tuple) -> list[tuple[tuple, str]]:
+    """The step's durations (its ``after``, its stub replies' ``delay``) that the schema's pattern
+    lets through but that are too long to schedule."""
+    durations = [(path + ("after",), raw["after"])] if "after" in raw else []
+    for kind, replies in (raw.get("stub") or {}).items():
+        durations += [(path + ("stub", kind, i, "delay"), reply["delay"])
+                      for i, reply in enumerate(replies) if isinstance(reply, dict) and "delay" in reply]
+    found = []
+    for at, value in durations:
+        try:
+            parse_duration(value)
+        except ValueError as exc:
+            found.append((at, str(exc)))
+    return found
 
 
 def load_scenario(path: str | Path, registry: SchemaRegistry | None = None) -> Scenario:
