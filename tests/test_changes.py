@@ -127,6 +127,7 @@ async def test_a_malformed_acceptance_still_applies(sim: Sim, marketplace: Marke
     (change(itemsAdded=[{"id": "nope", "quantity": 1, "price": 1}]), "ORD027", "itemsAdded[0]"),
     (change(itemsAdded=[{"id": "999", "quantity": 50, "price": 1}]), "ORD027", "itemsAdded[0]"),
     (change(itemsAdded=[], discountValue=1000), "SIM009", "discountValue"),
+    (change(itemsAdded=[{"id": "101", "quantity": 900000, "price": 100000000000}]), "SIM009", "over 9007199254740991"),
     ({"reason": "x", "discountValue": 0, "incrementValue": 0}, "SIM002", "requestId"),
     (change(itemsAdded=[{"quantity": 1, "price": 1}]), "SIM002", "itemsAdded[0]"),
 ])

@@ -169,6 +169,9 @@ BUSINESS_ERRORS = [
     ("endpoint port not a number", {"marketplaceServicesEndpoint": "http://h.example:80a/x"}, "CHK0146", "its port"),
     ("endpoint IPv6 host not closed", {"marketplaceServicesEndpoint": "http://[::1/x"}, "CHK0146", "no closing ]"),
     ("endpoint without a host", {"marketplaceServicesEndpoint": "http://:80/x"}, "CHK0146", "no host"),
+    # 900,000 units at the schema's highest price: 9e16 cents. Past 2**63 it was a 500 (SQLite's integers).
+    ("value over 2**53 - 1", {"items.1.quantity": 900000, "items.1.price": 100000000000}, "SIM002",
+     "the order's value would be 90000000000000012 cents, over 9007199254740991"),
 ]
 
 

@@ -14,6 +14,10 @@ from typing import Any
 from simulator.clock import iso, parse_iso
 from simulator.domain.workflow import Kind
 
+# The largest order value, in cents: the largest integer a JSON reader that holds numbers as
+# doubles (JavaScript's, say) still reads exactly, and far inside SQLite's 64-bit integers.
+MAX_VALUE = 2**53 - 1
+
 
 @dataclass(slots=True)
 class Item:

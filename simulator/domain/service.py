@@ -18,7 +18,7 @@ from simulator.clock import Clock, iso
 from simulator.config import Config
 from simulator.domain import render, routing
 from simulator.domain.errors import BadRequest, NotFound, cannot_cancel, order_not_found, wrong_status
-from simulator.domain.orders import Item, Order, Transition
+from simulator.domain.orders import MAX_VALUE, Item, Order, Transition
 from simulator.domain.workflow import FINAL, PREVIOUS, Effect, Event, Kind, Status, allows, lookup
 from simulator.outbox import callbacks
 from simulator.store.base import Store
@@ -223,6 +223,10 @@ class OrderService:
             lines.append({"sku": sku, "quantity": item["quantity"], "price": price, "seller": item["seller"],
                           "name": product.name, "sla": sla.id, "channel": channel, "shipping": info.get("price", 0),
                           "unit": product.measurement_unit, "multiplier": product.unit_multiplier, "warnings": warnings})
+        value = sum(line["price"] * line["quantity"] + line["shipping"] for line in lines)
+        if value > MAX_VALUE:
+            raise BadRequest("SIM002", f"Invalid request body: items: the order's value would be {value} cents, over "
+                                       f"{MAX_VALUE} (2**53 - 1), the largest that every JSON reader keeps exact")
         return lines
 
     # --- marketplace authorization -------------------------------------------------------
@@ -428,6 +432,9 @@ class OrderService:
         if new_value < 0:
             raise BadRequest("SIM009", f"discountValue {body['discountValue']} would take the order value below zero "
                                        f"({new_value})")
+        if new_value > MAX_VALUE:
+            raise BadRequest("SIM009", f"itemsAdded and incrementValue would take the order value to {new_value} cents, "
+                                       f"over {MAX_VALUE} (2**53 - 1), the largest that every JSON reader keeps exact")
         now = self.now()
         change = {
             "requestId": body["requestId"], "reason": body["reason"], "discountValue": body["discountValue"],
