@@ -82,7 +82,8 @@ def _iso(moment: datetime) -> str:
 
 
 def parse_iso(text: str) -> datetime:
-    """Parse what :func:`iso` writes (and any ISO 8601 form Python accepts)."""
+    """Parse what :func:`iso` writes (and any ISO 8601 form Python accepts); ``ValueError`` for
+    anything else, including a moment that has no date in UTC."""
     if len(text) == 33 and text[19] == "." and text.endswith("+00:00"):  # iso()'s own form, the usual case
         return _parse_own(text)
     if text.endswith("Z"):
@@ -98,7 +99,10 @@ def parse_iso(text: str) -> datetime:
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+05:00, 9999-12-31T23:59-05:00: no such moment in UTC
+        raise ValueError(f"{text!r} falls outside the years 1 to 9999 in UTC") from None
 
 
 @lru_cache(maxsize=1024)

@@ -30,7 +30,9 @@ def test_iso_round_trips_and_converts_to_utc() -> None:
     assert iso(None) is None
 
 
-@pytest.mark.parametrize("text", ["yesterday", "2026-13-01T00:00:00Z", "2026-11-23T08:57:39.+00:00x"])
+@pytest.mark.parametrize("text", ["yesterday", "2026-13-01T00:00:00Z", "2026-11-23T08:57:39.+00:00x",
+                                  # written right, but no moment in UTC (an OverflowError, and a 500, before)
+                                  "0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"])
 def test_parse_iso_rejects_what_is_not_a_time(text: str) -> None:
     with pytest.raises(ValueError):
         parse_iso(text)

@@ -65,11 +65,18 @@ async def test_list_filters_by_creation_date(sim: Sim) -> None:
     ("page=0", "page"), ("page=31", "page"), ("per_page=101", "per_page"), ("per_page=abc", "per_page"),
     ("orderBy=value,sideways", "orderBy"), ("f_creationDate=yesterday", "f_creationDate"),
     ("f_creationDate=creationDate:[x TO y]", "f_creationDate"),
+    ("f_creationDate=creationDate:[0001-01-01T00:00:00%2B05:00 TO 2026-01-01T00:00:00Z]", "years 1 and 9999 in UTC"),
 ])
 async def test_bad_list_parameters_are_named(sim: Sim, query: str, name: str) -> None:
     status, body = await sim.call("GET", f"/api/oms/pvt/orders?{query}")
     assert (status, body["error"]["code"]) == (400, "SIM008")
     assert name in body["error"]["message"]
+
+
+async def test_a_journal_since_with_no_moment_in_utc_is_named(sim: Sim) -> None:
+    status, body = await sim.call("GET", "/_sim/journal?since=9999-12-31T23:59:59-05:00", role="admin")
+    assert (status, body["error"]["code"]) == (400, "SIM008")
+    assert "since='9999-12-31T23:59:59-05:00'" in body["error"]["message"]
 
 
 async def test_order_group_lists_the_chain_orders(sim: Sim) -> None:

@@ -63,7 +63,8 @@ async def journal(request: web.Request) -> web.Response:
         try:
             since = iso(parse_iso(since))
         except ValueError:
-            raise BadRequest("SIM008", f"Invalid query parameter since={since!r}: an ISO 8601 time is expected") from None
+            raise BadRequest("SIM008", f"Invalid query parameter since={since!r}: an ISO 8601 time between the "
+                                       "years 1 and 9999 in UTC is expected") from None
     try:
         limit = int(q.get("limit", "1000"))
         if not 1 <= limit <= 10000:

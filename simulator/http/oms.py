@@ -67,7 +67,7 @@ async def list_orders(request: web.Request) -> web.Response:
             created_from, created_to = iso(parse_iso(match["a"])), iso(parse_iso(match["b"]))
         except ValueError:
             raise BadRequest("SIM008", f"Invalid query parameter f_creationDate: {q['f_creationDate']!r} has a date "
-                                       "that is not ISO 8601") from None
+                                       "that is not ISO 8601, or not between the years 1 and 9999 in UTC") from None
     order_by = q.get("orderBy", "creationDate,desc")
     field, _, direction = order_by.partition(",")
     if field not in ("creationDate", "orderId", "status") or direction.lower() not in ("", "asc", "desc"):
