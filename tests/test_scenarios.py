@@ -152,6 +152,16 @@ def test_mistakes_are_reported_with_file_line_and_field(tmp_path: Path, text: st
     assert f"{path}{where}" in message and says in message, message
 
 
+def test_a_folder_reports_every_file_it_cannot_read(tmp_path: Path) -> None:
+    write(tmp_path, SCENARIO, "good.yaml")
+    (tmp_path / "gone.yaml").symlink_to(tmp_path / "nowhere.yaml")  # a link to nothing: reported, not skipped
+    (tmp_path / "folder.yaml").mkdir()  # a folder is not a scenario file
+    write(tmp_path, "notes", "README.md")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenarios([tmp_path])
+    assert caught.value.problems == [f"{tmp_path / 'gone.yaml'}: cannot read: No such file or directory"]
+
+
 def test_validate_checks_scenarios_and_configurations(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good = write(tmp_path, SCENARIO, "good.yaml")
     config = write(tmp_path, "callbacks:\n  attempts: 3\n", "moisim.yaml")

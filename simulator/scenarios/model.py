@@ -143,7 +143,8 @@ def scenario_files(directory: str | Path) -> list[Path]:
     folder = Path(directory)
     if not folder.is_dir():
         raise ScenarioError([f"{directory}: not a folder of scenario files"])
-    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    # Not only regular files: a link to nothing is reported (cannot read), not silently left out.
+    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and not p.is_dir())
 
 
 def load_scenarios(directories: list[str | Path], registry: SchemaRegistry | None = None) -> dict[str, Scenario]:
