@@ -182,6 +182,32 @@ def test_a_database_that_cannot_be_opened_is_named(tmp_path: Path, make_db, reas
     assert result.stderr.strip() == f"moisim: cannot open the database {path} (store.path, --db): {reason}"
 
 
+def test_a_second_server_on_the_same_database_stops_at_once(tmp_path: Path) -> None:
+    """Two servers on one file handed out the same order sequence numbers and would have sent
+    every callback twice; the second now exits 2, and once the first is gone (even by kill -9)
+    the file serves again."""
+    path = tmp_path / "m.db"
+    port = free_port()
+    first = start("--port", str(port), "--db", str(path), cwd=tmp_path)
+    try:
+        wait_ready(first, port)
+        second = subprocess.run([sys.executable, "-m", "simulator", "serve", "--db", str(path), "--port", "0"],
+                                cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 2
+        assert second.stderr.strip() == (f"moisim: cannot open the database {path} (store.path, --db): another moisim "
+                                         "is serving it; stop that one, or give this one its own --db")
+    finally:
+        first.kill()
+        first.wait(timeout=15)
+    port = free_port()
+    third = start("--port", str(port), "--db", str(path), cwd=tmp_path)
+    try:
+        wait_ready(third, port)
+    finally:
+        third.send_signal(signal.SIGINT)
+        assert third.wait(timeout=15) == 0
+
+
 @pytest.mark.parametrize("port,says", [("99999", "99999 is not a port"), ("-1", "-1 is not a port"),
                                        ("abc", "'abc' is not a number")])
 def test_a_port_out_of_range_is_refused_not_wrapped(tmp_path: Path, port: str, says: str) -> None:

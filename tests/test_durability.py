@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests import seeds
 from tests.conftest import sim_config
 
@@ -110,8 +112,6 @@ async def test_a_database_written_by_0_1_is_migrated(make_sim, tmp_path: Path) -
 async def test_a_new_order_never_overwrites_one_with_the_same_id(sim) -> None:
     import sqlite3
 
-    import pytest
-
     await sim.place()
     chain = sim.store.get_order("moisim", seeds.SEED_ORDER_ID)
     with pytest.raises(sqlite3.IntegrityError):
@@ -150,3 +150,15 @@ async def test_a_database_written_before_list_stats_gets_its_figures(make_sim, t
     assert index == LISTING_INDEX  # the list reads its stats from the index alone
     assert after["stats"]["stats"]["totalValue"]["Sum"] == 132 + 372
     assert after["stats"]["stats"]["totalItems"]["Sum"] == 2 + 4
+
+
+def test_a_database_file_has_one_store_at_a_time(tmp_path: Path) -> None:
+    from simulator.store.sqlite import DatabaseInUse, SqliteStore
+
+    first = SqliteStore(str(tmp_path / "m.db"))
+    with pytest.raises(DatabaseInUse):
+        SqliteStore(str(tmp_path / "m.db"))
+    first.close()
+    SqliteStore(str(tmp_path / "m.db")).close()  # closing gives the file back
+    SqliteStore(":memory:").close()
+    SqliteStore(":memory:").close()

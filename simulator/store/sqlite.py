@@ -18,6 +18,7 @@ their own connection instead of stalling whichever request crossed the threshold
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -117,11 +118,38 @@ _BODY_FROM, _REPLY_FROM = "~bodyFrom", "~replyFrom"  # in a journal entry's data
 ORDER_COLUMNS = {"creationDate": "creation_date", "orderId": "order_id", "status": "status"}
 
 
+class DatabaseInUse(sqlite3.OperationalError):
+    """Another store (another moisim, most likely) holds the database file."""
+
+
+def _serve_alone(path: str) -> int | None:
+    """Hold an exclusive lock on the database file while the store is open, so a second moisim on
+    the same file stops at once instead of serving beside the first: two would hand out the same
+    order sequence numbers, both fire every timer and send every callback twice. The lock goes
+    with the process, kill -9 included. Where the OS has no flock (Windows) there is no check."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise DatabaseInUse("another moisim is serving it; stop that one, or give this one its own --db") from None
+    return fd
+
+
 class SqliteStore:
     def __init__(self, path: str = ":memory:", *, synchronous: str = "normal", journal_cap: int = 10000) -> None:
         self.path = path
         self.journal_cap = journal_cap
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            self._lock = None if path == ":memory:" else _serve_alone(path)
+        except DatabaseInUse:
+            self._db.close()
+            raise
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
         self._db.execute("PRAGMA foreign_keys=ON")
@@ -147,6 +175,9 @@ class SqliteStore:
         if self._checkpointer:
             self._checkpointer.stop()
         self._db.close()
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
     # --- transactions ----------------------------------------------------------------------
     def start_group_commit(self, loop: asyncio.AbstractEventLoop) -> None:
