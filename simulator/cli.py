@@ -69,7 +69,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def serve(args: argparse.Namespace) -> int:
     import sqlite3
 
-
     from simulator.config import ConfigError, load_config
     from simulator.http import create_app
     from simulator.logs import setup_logging

@@ -183,7 +183,8 @@ class OrderService:
         )
 
     def _check_items(self, body: dict[str, Any]) -> list[dict[str, Any]]:
-        """Seller, SKU, SLA and delivery channel of every item; a line per item to route."""
+        """Seller, SKU, SLA and delivery channel of every item, and the value they add up to; a line
+        per item to route."""
         cfg = self.config
         logistics: dict[int, dict[str, Any]] = {}
         for index, info in enumerate(body["shippingData"]["logisticsInfo"]):
