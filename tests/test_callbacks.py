@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from simulator.outbox.dispatcher import MAX_REPLY_BYTES, read_reply
 from simulator.stub import MarketplaceStub, Reply
 from tests import seeds
 from tests.conftest import Sim, sim_config
@@ -275,6 +276,50 @@ async def test_a_reply_that_is_not_json(sim: Sim, marketplace: MarketplaceStub) 
     [delivery] = sim.store.deliveries("moisim", ORDER)
     assert delivery.state == "delivered" and delivery.outcome["replyConforms"] is False
     assert "not JSON" in delivery.outcome["schemaErrors"][0]["message"]
+
+
+async def test_a_reply_is_read_whole_whatever_pieces_it_arrives_in() -> None:
+    """One read returns only what has arrived: a reply in two pieces was judged on its first,
+    '{"date": "', and recorded as not JSON (a false conformance failure, seen against a
+    marketplace that answered in two chunks)."""
+    from unittest.mock import Mock
+
+    from aiohttp import StreamReader
+    from aiohttp.base_protocol import BaseProtocol
+
+    loop = asyncio.get_running_loop()
+
+    def connected_reader() -> StreamReader:
+        protocol = BaseProtocol(loop)
+        protocol.connection_made(Mock(asyncio.Transport))  # a reader waits for data only while connected
+        return StreamReader(protocol, 2**16, loop=loop)
+
+    reader = connected_reader()
+    reader.feed_data(b'{"date": "')
+
+    def the_rest() -> None:
+        reader.feed_data(b'2026-11-23T10:00:00Z", "orderId": "x", "receipt": "r"}')
+        reader.feed_eof()
+
+    loop.call_soon(the_rest)  # after the first read has taken what there was
+    assert await read_reply(reader) == (b'{"date": "2026-11-23T10:00:00Z", "orderId": "x", "receipt": "r"}', False)
+
+    reader = connected_reader()
+    reader.feed_data(b"x" * 10)
+    reader.feed_eof()
+    assert await read_reply(reader, limit=4) == (b"xxxx", True)
+
+
+async def test_a_reply_past_the_limit_is_named_not_parsed(sim: Sim, marketplace: MarketplaceStub) -> None:
+    await sim.handling(endpoint=endpoint(marketplace))
+    marketplace.script("invoice", Reply(200, body='{"pad": "' + "x" * MAX_REPLY_BYTES + '"}'))
+    await invoice(sim, seeds.invoice_body())
+    await marketplace.wait_for(1)
+    await sim.dispatcher.drain()
+    [delivery] = sim.store.deliveries("moisim", ORDER)
+    assert delivery.state == "delivered" and delivery.outcome["replyConforms"] is False
+    assert delivery.outcome["schemaErrors"][0]["message"] == (
+        f"reply is longer than {MAX_REPLY_BYTES} bytes, more than moisim reads")
 
 
 async def test_seller_cancellation_callback(sim: Sim, marketplace: MarketplaceStub) -> None:

@@ -48,6 +48,23 @@ class AttemptResult:
     reply_text: str | None
     error: str | None
     latency_ms: float
+    cut: bool = False  # the reply went on past MAX_REPLY_BYTES
+
+
+async def read_reply(content: aiohttp.StreamReader, limit: int = MAX_REPLY_BYTES) -> tuple[bytes, bool]:
+    """A reply's body, up to ``limit`` bytes, and whether there was more. It takes as many reads as
+    the body arrives in (TCP segments, chunks of a chunked reply, TLS records): one read returns
+    only what has arrived so far, and a reply judged on its first piece is judged wrongly."""
+    parts: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = await content.read(limit + 1 - size)
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    body = b"".join(parts)
+    return body[:limit], size > limit
 
 
 class Dispatcher:
@@ -175,8 +192,8 @@ class Dispatcher:
         try:
             async with self._session.post(delivery.url, data=payload, headers=headers, timeout=self._timeout,
                                           allow_redirects=False) as response:
-                raw = await response.content.read(MAX_REPLY_BYTES)
-                return AttemptResult(response.status, raw.decode("utf-8", "replace"), None, _ms(t0))
+                raw, cut = await read_reply(response.content)
+                return AttemptResult(response.status, raw.decode("utf-8", "replace"), None, _ms(t0), cut)
         except asyncio.TimeoutError:
             return AttemptResult(None, None, f"timeout after {self.settings.timeout:g}s", _ms(t0))
         except aiohttp.ClientError as exc:
@@ -244,7 +261,9 @@ class Dispatcher:
         if status is not None and 200 <= status < 300:
             reply: Any = None
             findings: list = []
-            if delivery.reply_schema is not None:
+            if delivery.reply_schema is not None and result.cut:
+                findings = [Finding((), f"reply is longer than {MAX_REPLY_BYTES} bytes, more than moisim reads", "size")]
+            elif delivery.reply_schema is not None:
                 try:
                     reply = jsontext.loads(result.reply_text or "")
                 except jsontext.JSONDecodeError as exc:
