@@ -265,6 +265,23 @@ async def test_a_body_in_another_charset_is_journaled_as_the_text_it_is(sim: Sim
     assert journal["entries"][-1]["body"]["clientProfileData"]["email"] == "sicrãno@mailinator.com"
 
 
+@pytest.mark.parametrize("bom,codec,content_type", [
+    (b"\xef\xbb\xbf", "utf-8", "application/json"),
+    (b"\xef\xbb\xbf", "utf-8", "application/json; charset=iso-8859-1"),  # the mark wins, as in .NET
+    (b"", "utf-16", "application/json"),  # Python's utf-16 writes its own mark
+])
+async def test_a_body_with_a_byte_order_mark_is_read_in_the_encoding_it_names(
+        sim: Sim, bom: bytes, codec: str, content_type: str) -> None:
+    """VTEX's .NET stack reads a body by its byte order mark, and RFC 8259 lets a parser ignore
+    one: a marketplace whose HTTP client writes the mark was refused (SIM001) before."""
+    raw = bom + json.dumps(seeds.place_body(), ensure_ascii=False).replace("sicrano", "sicrãno").encode(codec)
+    async with sim.client.put(PLACE, data=raw, headers={**headers("marketplace"), "Content-Type": content_type}) as resp:
+        assert resp.status == 200, await resp.text()
+    assert (await sim.order(seeds.SEED_ORDER_ID))["clientProfileData"]["email"] == "sicrãno@mailinator.com"
+    _, journal = await sim.call("GET", "/_sim/journal?kind=place-order", role="admin", expect=200)
+    assert journal["entries"][-1]["body"]["clientProfileData"]["email"] == "sicrãno@mailinator.com"
+
+
 @pytest.mark.parametrize("payload", ["[]", "null", "42", '"text"', "true"])
 async def test_json_that_is_not_an_object_is_a_400(sim: Sim, payload: str) -> None:
     status, body = await sim.call("PUT", PLACE, data=payload)

@@ -59,8 +59,24 @@ def whole_numbers_as_int(document: Any) -> None:
                 pending.append(value)
 
 
+# A byte order mark names its encoding, and it wins over the Content-Type's charset: so .NET reads
+# a body (VTEX's stack), and RFC 8259 lets a parser ignore the mark rather than refuse the text.
+_BOMS = ((codecs.BOM_UTF8, None), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def encoding_of(raw: bytes, charset: str | None) -> tuple[bytes, str | None]:
+    """(the body, the charset to read it in; None: UTF-8): the one its byte order mark names, if it
+    starts with one (a UTF-8 mark is taken off), else the Content-Type's."""
+    if raw[:1] in (b"\xef", b"\xff", b"\xfe"):
+        for bom, codec in _BOMS:
+            if raw.startswith(bom):
+                return (raw[len(bom):], None) if codec is None else (raw, codec)
+    return raw, charset
+
+
 def parse_json(raw: bytes, charset: str | None) -> Any:
-    """The body as JSON: UTF-8 unless the Content-Type names another charset."""
+    """The body as JSON, read as :func:`encoding_of` says."""
+    raw, charset = encoding_of(raw, charset)
     text: str | bytes = raw
     if charset and codecs_name(charset) != "utf-8":
         try:

@@ -11,6 +11,7 @@ from aiohttp import web
 from simulator.clock import iso
 from simulator.domain.errors import VtexError
 from simulator.http import keys
+from simulator.http.bodies import encoding_of
 from simulator.http.render import json_response
 from simulator.store.base import Kept
 
@@ -102,8 +103,9 @@ def _journal(request: web.Request, response: web.StreamResponse, notes: keys.Jou
 
 
 def _decoded(raw: bytes, charset: str | None) -> str:
-    """The body as text in the charset its Content-Type names (UTF-8 if none, or one Python does
-    not know); bytes that do not decode become U+FFFD, so the journal keeps the rest."""
+    """The body as text, in the charset it was read in (``bodies.encoding_of``; UTF-8 for one Python
+    does not know); bytes that do not decode become U+FFFD, so the journal keeps the rest."""
+    raw, charset = encoding_of(raw, charset)
     try:
         return raw.decode(charset or "utf-8", "replace")
     except LookupError:
