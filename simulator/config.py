@@ -7,6 +7,7 @@ once, before anything starts. ``Config`` is the typed, checked result the rest o
 from __future__ import annotations
 
 import copy
+import ssl
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +88,19 @@ class CallbackSettings:
     seller_cancellation: str = "/pvt/orders/order-group/{marketplaceOrderGroup}/notifications/seller-cancellation"
     invoice: str = INVOICE_PRESETS["pvt"]
     change: str = "/pvt/orders/{marketplaceOrderGroup}/changes"
+    verify_tls: bool = True
+    ca_file: str | None = None
+
+    def tls(self) -> ssl.SSLContext | bool:
+        """What the callbacks' connections check an https endpoint's certificate against: the
+        system's authorities (True), those plus ``ca_file``'s, or nothing (False)."""
+        if not self.verify_tls:
+            return False
+        if self.ca_file is None:
+            return True
+        context = ssl.create_default_context()
+        context.load_verify_locations(self.ca_file)
+        return context
 
     def delay_before(self, attempt: int) -> float:
         """Seconds to wait before attempt number ``attempt`` (2, 3, ...)."""
@@ -279,9 +293,19 @@ def build_config(d: dict[str, Any], source: str, located: yamlfile.Located | Non
         seller_cancellation=cb["seller-cancellation"],
         invoice=invoice,
         change=cb["change"],
+        verify_tls=cb["verify-tls"],
+        ca_file=cb["ca-file"],
     )
     if callbacks.timeout <= 0:
         problem(("callbacks", "timeout"), "must be more than 0")
+    if callbacks.ca_file is not None:
+        try:
+            callbacks.tls()
+        except ssl.SSLError as exc:  # before OSError: it is one
+            problem(("callbacks", "ca-file"), f"{callbacks.ca_file!r} is not a PEM file of certificates "
+                                              f"({exc.reason or exc})")
+        except OSError as exc:
+            problem(("callbacks", "ca-file"), f"{callbacks.ca_file!r} cannot be read: {exc.strerror or exc}")
 
     bindings = tuple(
         Binding(b["scenario"], b.get("affiliate"), None if b.get("sku") is None else str(b["sku"]),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -104,15 +105,16 @@ class MarketplaceStub:
         return self.calls_of(kind) if kind else list(self.calls)
 
     # --- serving -------------------------------------------------------------------------
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+    async def start(self, host: str = "127.0.0.1", port: int = 0, tls: ssl.SSLContext | None = None) -> str:
+        """Listen (over https with ``tls``, a server context holding its certificate); the base URL."""
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
+        site = web.TCPSite(self._runner, host, port, ssl_context=tls)
         await site.start()
         sockets = site._server.sockets  # type: ignore[union-attr]
-        self.url = f"http://{host}:{sockets[0].getsockname()[1]}"
+        self.url = f"{'https' if tls else 'http'}://{host}:{sockets[0].getsockname()[1]}"
         return self.url
 
     async def stop(self) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import threading
+from pathlib import Path
+from typing import AsyncIterator
 
 import pytest
 
@@ -320,6 +323,39 @@ async def test_a_reply_past_the_limit_is_named_not_parsed(sim: Sim, marketplace:
     assert delivery.state == "delivered" and delivery.outcome["replyConforms"] is False
     assert delivery.outcome["schemaErrors"][0]["message"] == (
         f"reply is longer than {MAX_REPLY_BYTES} bytes, more than moisim reads")
+
+
+TLS = Path(__file__).parent / "tls"  # a self-signed certificate for 127.0.0.1 (see its README)
+
+
+@pytest.fixture
+async def https_marketplace() -> AsyncIterator[MarketplaceStub]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(TLS / "cert.pem", TLS / "key.pem")
+    stub = MarketplaceStub()
+    await stub.start(tls=context)
+    yield stub
+    await stub.stop()
+
+
+@pytest.mark.parametrize("settings,delivered", [
+    ({}, False),  # the system's authorities do not know a self-signed certificate
+    ({"ca-file": str(TLS / "cert.pem")}, True),
+    ({"verify-tls": False}, True),
+])
+async def test_an_https_marketplace_with_its_own_certificate(
+        make_sim, https_marketplace: MarketplaceStub, settings: dict, delivered: bool) -> None:
+    sim = await make_sim(callbacks={"attempts": 1, **settings})
+    await sim.handling(endpoint=endpoint(https_marketplace))
+    await invoice(sim, seeds.invoice_body())
+    await sim.dispatcher.drain()
+    [delivery] = sim.store.deliveries("moisim", ORDER)
+    if delivered:
+        assert delivery.state == "delivered" and delivery.outcome["replyConforms"] is True
+        assert [c.kind for c in https_marketplace.calls] == ["invoice"]
+    else:
+        assert delivery.state == "failed" and "CERTIFICATE_VERIFY_FAILED" in delivery.outcome["error"]
+        assert https_marketplace.calls == []
 
 
 async def test_seller_cancellation_callback(sim: Sim, marketplace: MarketplaceStub) -> None:

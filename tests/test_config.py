@@ -55,6 +55,9 @@ ALIAS_BOMB = "a: &a [1,1,1,1,1,1,1,1,1]\n" + "".join(
     ("catalog:\n  - {sku: '8', name: x, price: 1, sku: '9'}\n", ":2: catalog[0].sku is written twice"),
     ("credentials: &c\n  - *c\n", ":1: credentials[0] is an alias (*name) of a value that contains it"),
     (ALIAS_BOMB, "more than 100000 values once its aliases (*name) are expanded"),
+    ("callbacks:\n  ca-file: /no/such.pem\n", ":2: callbacks.ca-file: '/no/such.pem' cannot be read: No such file"),
+    ("callbacks:\n  ca-file: " + __file__ + "\n", ":2: callbacks.ca-file: '" + __file__ + "' is not a PEM file of certificates"),
+    ("callbacks:\n  verify-tls: maybe\n", ":2: callbacks.verify-tls: \"maybe\" is not of type 'boolean'"),
     # A placement then scheduled a timer past the year 9999: a 500 on every order.
     ("timings:\n  window-to-cancel: 3651d\n", ":2: timings.window-to-cancel: '3651d' is longer than ten years (3650d)"),
     ("timings:\n  authorization-timeout: 99999999999999999999\n", ":2: timings.authorization-timeout: 99999999999999999999 "

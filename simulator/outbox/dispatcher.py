@@ -85,7 +85,7 @@ class Dispatcher:
     # --- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=self.settings.concurrency * 2, enable_cleanup_closed=True,
-                                         resolver=DaemonThreadResolver())
+                                         resolver=DaemonThreadResolver(), ssl=self.settings.tls())
         self._session = aiohttp.ClientSession(connector=connector, headers={
             "User-Agent": "moisim", "Content-Type": "application/json", "Accept": "application/json"})
         self._record_interrupted()
