@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from simulator.domain.render import ADDRESS_FIELDS
 from simulator.schemas import default_registry
 from tests import seeds
 from tests.conftest import Sim
@@ -22,9 +23,14 @@ async def test_order_has_vtex_shape(sim: Sim) -> None:
     # An item's shipping price is null, as in VTEX's example; it is the logistics entry's price.
     assert [i["shippingPrice"] for i in order["items"]] == [None, None]
     assert [li["price"] for li in order["shippingData"]["logisticsInfo"]] == [0, 0]
-    # The seed selects its address by id and sends no "address": the selected one stands in.
-    assert order["shippingData"]["address"] == {"addressId": "-4581767308704"}
-    assert order["shippingData"]["selectedAddresses"] == [{"addressId": "-4581767308704"}]
+    # The seed selects its address by id and sends no "address": the selected one stands in,
+    # with VTEX's other address fields present and empty, in the order the Orders API shows them.
+    address = order["shippingData"]["address"]
+    assert list(address) == list(ADDRESS_FIELDS)
+    assert address["addressId"] == "-4581767308704" and address["geoCoordinates"] == []
+    assert {k: v for k, v in address.items() if k not in ("addressId", "geoCoordinates")} == dict.fromkeys(
+        set(ADDRESS_FIELDS) - {"addressId", "geoCoordinates"})
+    assert order["shippingData"]["selectedAddresses"] == [address]
     assert order["sequence"].isdigit()
 
 
@@ -167,10 +173,12 @@ async def test_an_address_the_marketplace_sends_is_the_orders_address(sim: Sim) 
     body = seeds.place_body("with-address")
     address = {"addressType": "residential", "receiverName": "Sicrano", "postalCode": "22630-011", "city": "Rio de Janeiro",
                "state": "RJ", "country": "BRA", "street": "Avenida Lúcio Costa", "number": "126"}
-    body["shippingData"]["address"] = address
+    body["shippingData"]["address"] = {**address, "deliveryNotes": "ring twice"}  # a field VTEX does not name
     _, placed = await sim.call("PUT", "/api/checkout/pvt/orders?sc=1&affiliateId=MKP", json=body, expect=200)
-    assert placed["orders"][0]["shippingData"]["address"] == address
-    assert (await sim.order("MKP-with-address-01"))["shippingData"]["address"] == address
+    expected = {**dict.fromkeys(ADDRESS_FIELDS), "geoCoordinates": [], **address, "deliveryNotes": "ring twice"}
+    assert placed["orders"][0]["shippingData"]["address"] == expected
+    got = (await sim.order("MKP-with-address-01"))["shippingData"]["address"]
+    assert got == expected and list(got)[:len(ADDRESS_FIELDS)] == list(ADDRESS_FIELDS)
 
 
 async def test_list_stats_past_64_bit_sums_still_answer(sim: Sim) -> None:

@@ -81,14 +81,30 @@ def shipping_data(order: Order, config: Config) -> dict[str, Any]:
             "transitTime": None,
         })
     raw = order.shipping_data
-    selected = raw.get("selectedAddresses") or []
+    selected = [address_json(a) for a in raw.get("selectedAddresses") or []]
     # The MOI guide's body selects an address by id and sends no "address"; VTEX's order always
-    # has one, so the first selected address stands in for it, as the marketplace gave it.
-    address = raw.get("address") or (selected[0] if selected else None)
+    # has one, so the first selected address stands in for it.
+    address = address_json(raw["address"]) if raw.get("address") else (selected[0] if selected else None)
     return {
         "id": "shippingData", "address": address, "logisticsInfo": logistics, "trackingHints": None,
         "selectedAddresses": selected, "contactInformation": [],
     }
+
+
+# An address's fields, in the order VTEX's Orders API shows them (its Address and SelectedAddress).
+ADDRESS_FIELDS = ("addressType", "receiverName", "addressId", "versionId", "entityId", "postalCode", "city", "state",
+                  "country", "street", "number", "neighborhood", "complement", "reference", "geoCoordinates")
+
+
+def address_json(given: Any) -> Any:
+    """An address as the marketplace gave it, with VTEX's other fields present and empty: the MOI
+    guide's body selects one by ``addressId`` alone, and VTEX's order shows every field."""
+    if not isinstance(given, dict):
+        return given
+    address: dict[str, Any] = dict.fromkeys(ADDRESS_FIELDS)
+    address["geoCoordinates"] = []
+    address.update(given)  # what was sent stays as sent, extra fields too
+    return address
 
 
 def packages(order: Order) -> list[dict[str, Any]]:
