@@ -160,5 +160,8 @@ def test_a_database_file_has_one_store_at_a_time(tmp_path: Path) -> None:
         SqliteStore(str(tmp_path / "m.db"))
     first.close()
     SqliteStore(str(tmp_path / "m.db")).close()  # closing gives the file back
-    SqliteStore(":memory:").close()
-    SqliteStore(":memory:").close()
+    # No file of that name, nothing to hold: in memory, and SQLite's private temporary database.
+    for path in (":memory:", ""):
+        one, two = SqliteStore(path), SqliteStore(path)
+        one.close()
+        two.close()

@@ -131,7 +131,10 @@ def _serve_alone(path: str) -> int | None:
         import fcntl
     except ImportError:
         return None
-    fd = os.open(path, os.O_RDONLY)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # no file by that name: "" (SQLite's private temporary database), a file: URI
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
