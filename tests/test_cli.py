@@ -194,8 +194,10 @@ def test_a_second_server_on_the_same_database_stops_at_once(tmp_path: Path) -> N
         second = subprocess.run([sys.executable, "-m", "simulator", "serve", "--db", str(path), "--port", "0"],
                                 cwd=tmp_path, capture_output=True, text=True, timeout=60)
         assert second.returncode == 2
-        assert second.stderr.strip() == (f"moisim: cannot open the database {path} (store.path, --db): another moisim "
-                                         "is serving it; stop that one, or give this one its own --db")
+        assert second.stderr.strip().endswith(
+            f"moisim: cannot open the database {path} (store.path, --db): another moisim is serving it (waited 7 s "
+            "for it to stop); stop that one, or give this one its own --db")
+        assert "waiting up to 7 s for it to stop" in second.stderr
     finally:
         first.kill()
         first.wait(timeout=15)
@@ -206,6 +208,24 @@ def test_a_second_server_on_the_same_database_stops_at_once(tmp_path: Path) -> N
     finally:
         third.send_signal(signal.SIGINT)
         assert third.wait(timeout=15) == 0
+
+
+def test_a_restart_that_follows_a_stop_at_once_waits_for_the_database(tmp_path: Path) -> None:
+    """A restart that does not wait for the old process to exit (SIGTERM, then start) gets the
+    database once the old server has let go of it, instead of stopping."""
+    path = tmp_path / "m.db"
+    port = free_port()
+    old = start("--port", str(port), "--db", str(path), cwd=tmp_path)
+    wait_ready(old, port)
+    old.send_signal(signal.SIGTERM)
+    port = free_port()
+    new = start("--port", str(port), "--db", str(path), cwd=tmp_path)
+    try:
+        wait_ready(new, port)
+        assert old.wait(timeout=15) == 0
+    finally:
+        new.send_signal(signal.SIGINT)
+        assert new.wait(timeout=15) == 0
 
 
 @pytest.mark.parametrize("port,says", [("99999", "99999 is not a port"), ("-1", "-1 is not a port"),

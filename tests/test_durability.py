@@ -156,8 +156,8 @@ def test_a_database_file_has_one_store_at_a_time(tmp_path: Path) -> None:
     from simulator.store.sqlite import DatabaseInUse, SqliteStore
 
     first = SqliteStore(str(tmp_path / "m.db"))
-    with pytest.raises(DatabaseInUse):
-        SqliteStore(str(tmp_path / "m.db"))
+    with pytest.raises(DatabaseInUse, match=r"waited 0\.2 s"):
+        SqliteStore(str(tmp_path / "m.db"), lock_wait=0.2)
     first.close()
     SqliteStore(str(tmp_path / "m.db")).close()  # closing gives the file back
     # No file of that name, nothing to hold: in memory, and SQLite's private temporary database.
@@ -165,3 +165,34 @@ def test_a_database_file_has_one_store_at_a_time(tmp_path: Path) -> None:
         one, two = SqliteStore(path), SqliteStore(path)
         one.close()
         two.close()
+
+
+def test_a_store_waits_for_the_one_that_is_closing(tmp_path: Path) -> None:
+    """The second store takes the file once the first lets go of it, within its lock_wait."""
+    import logging
+    import threading
+
+    from simulator.store.sqlite import SqliteStore
+
+    first = SqliteStore(str(tmp_path / "m.db"))
+    waiting = threading.Event()
+
+    class Told(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "waiting up to" in record.getMessage():
+                waiting.set()
+
+    handler = Told()
+    logging.getLogger("moisim.store").addHandler(handler)
+    opened: list[SqliteStore] = []
+    second = threading.Thread(target=lambda: opened.append(SqliteStore(str(tmp_path / "m.db"), lock_wait=60)))
+    try:
+        second.start()
+        assert waiting.wait(timeout=30)  # it found the file held and is waiting
+        first.close()
+        second.join(timeout=30)
+        assert len(opened) == 1
+    finally:
+        logging.getLogger("moisim.store").removeHandler(handler)
+        for store in opened:
+            store.close()

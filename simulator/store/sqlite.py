@@ -18,9 +18,11 @@ their own connection instead of stalling whichever request crossed the threshold
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator
 
@@ -28,6 +30,8 @@ from simulator.clock import iso
 from simulator.jsontext import dumps as _dumps, dumps_bytes, loads
 from simulator.domain.orders import Figures, Order
 from simulator.store.base import Delivery, JournalEntry, Kept, Listing, Playback, Timer
+
+log = logging.getLogger("moisim.store")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -122,11 +126,16 @@ class DatabaseInUse(sqlite3.OperationalError):
     """Another store (another moisim, most likely) holds the database file."""
 
 
-def _serve_alone(path: str) -> int | None:
+# A server that is stopping (SIGTERM, Ctrl-C) may take up to its 5 s shutdown to let go of the
+# file: a restart that follows at once waits for it, a second server beside a running one stops.
+LOCK_WAIT_SECONDS = 7.0
+
+
+def _serve_alone(path: str, wait: float = LOCK_WAIT_SECONDS) -> int | None:
     """Hold an exclusive lock on the database file while the store is open, so a second moisim on
-    the same file stops at once instead of serving beside the first: two would hand out the same
-    order sequence numbers, both fire every timer and send every callback twice. The lock goes
-    with the process, kill -9 included. Where the OS has no flock (Windows) there is no check."""
+    the same file does not serve beside the first: two would hand out the same order sequence
+    numbers, both fire every timer and send every callback twice. The lock goes with the process,
+    kill -9 included. Where the OS has no flock (Windows) there is no check."""
     try:
         import fcntl
     except ImportError:
@@ -135,21 +144,34 @@ def _serve_alone(path: str) -> int | None:
         fd = os.open(path, os.O_RDONLY)
     except OSError:  # no file by that name: "" (SQLite's private temporary database), a file: URI
         return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise DatabaseInUse("another moisim is serving it; stop that one, or give this one its own --db") from None
-    return fd
+    deadline = time.monotonic() + wait
+    pause, warned = 0.01, False
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            pass
+        if time.monotonic() >= deadline:
+            os.close(fd)
+            raise DatabaseInUse(f"another moisim is serving it (waited {wait:g} s for it to stop); stop that one, "
+                                "or give this one its own --db")
+        if not warned:
+            log.warning("the database is in use by another moisim; waiting up to %g s for it to stop", wait,
+                        extra={"fields": {"db": path}})
+            warned = True
+        time.sleep(pause)  # start-up, before anything is served: nothing else waits on this thread
+        pause = min(pause * 2, 0.2)
 
 
 class SqliteStore:
-    def __init__(self, path: str = ":memory:", *, synchronous: str = "normal", journal_cap: int = 10000) -> None:
+    def __init__(self, path: str = ":memory:", *, synchronous: str = "normal", journal_cap: int = 10000,
+                 lock_wait: float = LOCK_WAIT_SECONDS) -> None:
         self.path = path
         self.journal_cap = journal_cap
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         try:
-            self._lock = None if path == ":memory:" else _serve_alone(path)
+            self._lock = None if path == ":memory:" else _serve_alone(path, lock_wait)
         except DatabaseInUse:
             self._db.close()
             raise
