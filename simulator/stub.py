@@ -41,6 +41,7 @@ class Reply:
     body: Any = None  # None: the correct body for the kind; a str is sent as it is
     delay: float = 0.0  # seconds before answering (past the caller's timeout: a stall)
     drop: bool = False  # close the connection without answering
+    headers: dict[str, str] = field(default_factory=dict, hash=False)  # e.g. a redirect's Location
 
     @classmethod
     def timeout(cls, seconds: float) -> "Reply":
@@ -146,8 +147,9 @@ class MarketplaceStub:
             call.status = reply.status
             payload = reply.body if reply.body is not None else self.correct_reply(kind, call)
             if isinstance(payload, str):
-                return web.Response(status=reply.status, text=payload, content_type="application/json")
-            return web.json_response(payload, status=reply.status)
+                return web.Response(status=reply.status, text=payload, content_type="application/json",
+                                    headers=reply.headers)
+            return web.json_response(payload, status=reply.status, headers=reply.headers)
         finally:
             if call.status is None:
                 call.status = -2  # the caller went away (e.g. its timeout) before the reply

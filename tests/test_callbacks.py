@@ -232,6 +232,19 @@ async def test_a_4xx_is_final(sim: Sim, marketplace: MarketplaceStub) -> None:
     assert sim.store.deliveries("moisim", ORDER)[0].state == "failed"
 
 
+async def test_a_redirect_is_final_and_says_where_it_pointed(sim: Sim, marketplace: MarketplaceStub) -> None:
+    """An http endpoint that answers 301 to https, say: not followed (a POST's body would not
+    survive it), and the attempt says where to point the order instead."""
+    await sim.handling(endpoint=endpoint(marketplace))
+    marketplace.script("invoice", Reply(301, body="", headers={"Location": "https://mkp.example/api/orders"}))
+    await invoice(sim, seeds.invoice_body())
+    await marketplace.wait_for(1)
+    await sim.dispatcher.drain()
+    [delivery] = sim.store.deliveries("moisim", ORDER)
+    assert (delivery.state, delivery.outcome["outcome"], delivery.outcome["status"]) == ("failed", "rejected", 301)
+    assert delivery.outcome["error"].startswith("redirected to https://mkp.example/api/orders; moisim does not follow")
+
+
 async def test_one_orders_callbacks_stay_in_order_while_one_is_retried(sim: Sim, marketplace: MarketplaceStub) -> None:
     await sim.handling(endpoint=endpoint(marketplace))
     marketplace.script("invoice", 500)

@@ -193,7 +193,11 @@ class Dispatcher:
             async with self._session.post(delivery.url, data=payload, headers=headers, timeout=self._timeout,
                                           allow_redirects=False) as response:
                 raw, cut = await read_reply(response.content)
-                return AttemptResult(response.status, raw.decode("utf-8", "replace"), None, _ms(t0), cut)
+                moved = None
+                if 300 <= response.status < 400:  # a POST's body would not survive a redirect: say where it went
+                    moved = (f"redirected to {response.headers.get('Location', '(no Location)')}; moisim does not "
+                             "follow redirects: give the order the endpoint's final URL")
+                return AttemptResult(response.status, raw.decode("utf-8", "replace"), moved, _ms(t0), cut)
         except asyncio.TimeoutError:
             return AttemptResult(None, None, f"timeout after {self.settings.timeout:g}s", _ms(t0))
         except aiohttp.ClientError as exc:
