@@ -135,7 +135,7 @@ async def _serve(app: "web.Application", config: "Config") -> None:
     runner = Runner(app, access_log=None, handle_signals=False)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, config.host, config.port, shutdown_timeout=5)
+        site = web.TCPSite(runner, config.host, config.port, shutdown_timeout=5, ssl_context=config.server_tls())
         await site.start()
         port = site._server.sockets[0].getsockname()[1] if site._server else config.port  # type: ignore[attr-defined]
         stop = asyncio.Event()
@@ -143,7 +143,7 @@ async def _serve(app: "web.Application", config: "Config") -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         log.info("moisim ready", extra={"fields": {
-            "url": f"http://{config.host}:{port}", "clock": config.clock, "db": config.store_path,
+            "url": f"{config.scheme}://{config.host}:{port}", "clock": config.clock, "db": config.store_path,
             "account": config.account, "loop": loop_name()}})
         await stop.wait()
         log.info("moisim stopping")

@@ -11,7 +11,7 @@ import ssl
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from simulator import yamlfile
 from simulator.domain.workflow import all_statuses
@@ -146,6 +146,20 @@ class Config:
     journal_cap: int
     scenario_directory: str | None
     bindings: tuple[Binding, ...] = field(default=())
+    tls_cert: str | None = None  # with tls_key: the server answers https
+    tls_key: str | None = None
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_cert else "http"
+
+    def server_tls(self) -> ssl.SSLContext | None:
+        """The server's TLS context, from ``tls_cert`` and ``tls_key``; None to serve plain http."""
+        if not (self.tls_cert and self.tls_key):
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.tls_cert, self.tls_key)
+        return context
 
     def with_overrides(self, **changes: Any) -> "Config":
         from dataclasses import replace
@@ -318,6 +332,7 @@ def build_config(d: dict[str, Any], source: str, located: yamlfile.Located | Non
         if b.start_on not in all_statuses():
             problem(("scenarios", "bindings", i, "start-on"), f"{b.start_on!r} is not a status; use one of {all_statuses()}")
 
+    _check_server_tls(d["server"], problem)
     if problems:
         raise ConfigError(problems)
     return Config(
@@ -343,4 +358,24 @@ def build_config(d: dict[str, Any], source: str, located: yamlfile.Located | Non
         journal_cap=d["journal"]["cap"],
         scenario_directory=d["scenarios"]["directory"],
         bindings=bindings,
+        tls_cert=d["server"]["tls-cert"],
+        tls_key=d["server"]["tls-key"],
     )
+
+
+def _check_server_tls(server: dict[str, Any], problem: Callable[[tuple, str], None]) -> None:
+    """Both of tls-cert and tls-key or neither, and the two make a certificate and its key."""
+    cert, key = server["tls-cert"], server["tls-key"]
+    if bool(cert) != bool(key):
+        given, missing = ("tls-cert", "tls-key") if cert else ("tls-key", "tls-cert")
+        problem(("server", given), f"is given without {missing}: give tls-cert and tls-key together")
+        return
+    if not cert:
+        return
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except ssl.SSLError as exc:  # before OSError: it is one
+        problem(("server", "tls-cert"), f"{cert!r} and tls-key {key!r} are not a PEM certificate and its key "
+                                        f"({exc.reason or exc})")
+    except OSError as exc:
+        problem(("server", "tls-cert"), f"{cert!r} or tls-key {key!r} cannot be read: {exc.strerror or exc}")

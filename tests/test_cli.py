@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -180,6 +181,24 @@ def test_a_database_that_cannot_be_opened_is_named(tmp_path: Path, make_db, reas
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip() == f"moisim: cannot open the database {path} (store.path, --db): {reason}"
+
+
+def test_serve_answers_https_with_the_configured_certificate(tmp_path: Path) -> None:
+    tls = Path(__file__).parent / "tls"
+    config = tmp_path / "moisim.yaml"
+    config.write_text(f"server:\n  tls-cert: {tls / 'cert.pem'}\n  tls-key: {tls / 'key.pem'}\n")
+    port = free_port()
+    proc = start("--config", str(config), "--port", str(port), "--db", ":memory:", cwd=tmp_path)
+    try:
+        assert proc.stderr is not None
+        ready = json.loads(proc.stderr.readline())
+        assert (ready["message"], ready["url"]) == ("moisim ready", f"https://127.0.0.1:{port}")
+        trusting = ssl.create_default_context(cafile=str(tls / "cert.pem"))
+        with urllib.request.urlopen(f"https://127.0.0.1:{port}/_sim/health", context=trusting, timeout=5) as resp:
+            assert json.load(resp)["status"] == "ok"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
 
 
 def test_a_second_server_on_the_same_database_stops_at_once(tmp_path: Path) -> None:

@@ -58,6 +58,11 @@ ALIAS_BOMB = "a: &a [1,1,1,1,1,1,1,1,1]\n" + "".join(
     ("callbacks:\n  ca-file: /no/such.pem\n", ":2: callbacks.ca-file: '/no/such.pem' cannot be read: No such file"),
     ("callbacks:\n  ca-file: " + __file__ + "\n", ":2: callbacks.ca-file: '" + __file__ + "' is not a PEM file of certificates"),
     ("callbacks:\n  verify-tls: maybe\n", ":2: callbacks.verify-tls: \"maybe\" is not of type 'boolean'"),
+    ("server:\n  tls-cert: c.pem\n", ":2: server.tls-cert: is given without tls-key: give tls-cert and tls-key together"),
+    ("server:\n  tls-cert: /no/c.pem\n  tls-key: /no/k.pem\n", ":2: server.tls-cert: '/no/c.pem' or tls-key '/no/k.pem' "
+     "cannot be read: No such file or directory"),
+    (f"server:\n  tls-cert: {__file__}\n  tls-key: {__file__}\n", f":2: server.tls-cert: '{__file__}' and tls-key "
+     f"'{__file__}' are not a PEM certificate and its key"),
     # A placement then scheduled a timer past the year 9999: a 500 on every order.
     ("timings:\n  window-to-cancel: 3651d\n", ":2: timings.window-to-cancel: '3651d' is longer than ten years (3650d)"),
     ("timings:\n  authorization-timeout: 99999999999999999999\n", ":2: timings.authorization-timeout: 99999999999999999999 "
