@@ -155,11 +155,7 @@ class Config:
 
     def server_tls(self) -> ssl.SSLContext | None:
         """The server's TLS context, from ``tls_cert`` and ``tls_key``; None to serve plain http."""
-        if not (self.tls_cert and self.tls_key):
-            return None
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(self.tls_cert, self.tls_key)
-        return context
+        return server_tls_context(self.tls_cert, self.tls_key) if self.tls_cert and self.tls_key else None
 
     def with_overrides(self, **changes: Any) -> "Config":
         from dataclasses import replace
@@ -363,6 +359,12 @@ def build_config(d: dict[str, Any], source: str, located: yamlfile.Located | Non
     )
 
 
+def server_tls_context(cert: str, key: str) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
 def _check_server_tls(server: dict[str, Any], problem: Callable[[tuple, str], None]) -> None:
     """Both of tls-cert and tls-key or neither, and the two make a certificate and its key."""
     cert, key = server["tls-cert"], server["tls-key"]
@@ -373,7 +375,7 @@ def _check_server_tls(server: dict[str, Any], problem: Callable[[tuple, str], No
     if not cert:
         return
     try:
-        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+        server_tls_context(cert, key)
     except ssl.SSLError as exc:  # before OSError: it is one
         problem(("server", "tls-cert"), f"{cert!r} and tls-key {key!r} are not a PEM certificate and its key "
                                         f"({exc.reason or exc})")
