@@ -52,7 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        return _command(build_parser().parse_args(argv))
+    except KeyboardInterrupt:  # Ctrl-C while it was still starting (once serving, it stops cleanly)
+        print("moisim: interrupted", file=sys.stderr)
+        return 130
+
+
+def _command(args: argparse.Namespace) -> int:
     if args.command == "serve":
         return serve(args)
     if args.command == "validate":

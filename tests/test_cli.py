@@ -183,6 +183,20 @@ def test_a_database_that_cannot_be_opened_is_named(tmp_path: Path, make_db, reas
     assert result.stderr.strip() == f"moisim: cannot open the database {path} (store.path, --db): {reason}"
 
 
+def test_ctrl_c_while_starting_is_one_line_not_a_traceback(monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C in the half second before 'moisim ready' (loading aiohttp, opening the store) printed
+    a KeyboardInterrupt traceback; it now says so in one line and exits 130, as a shell expects."""
+    from simulator import cli
+
+    def interrupted(_args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "serve", interrupted)
+    assert cli.main(["serve", "--db", ":memory:"]) == 130
+    assert capsys.readouterr().err == "moisim: interrupted\n"
+
+
 def test_serve_answers_https_with_the_configured_certificate(tmp_path: Path) -> None:
     tls = Path(__file__).parent / "tls"
     config = tmp_path / "moisim.yaml"
