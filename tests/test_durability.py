@@ -196,3 +196,34 @@ def test_a_store_waits_for_the_one_that_is_closing(tmp_path: Path) -> None:
         logging.getLogger("moisim.store").removeHandler(handler)
         for store in opened:
             store.close()
+
+
+async def test_a_commit_that_fails_keeps_nothing_and_the_next_one_goes_through(sim) -> None:
+    """What a full disk does (seen on a 3 MiB tmpfs): the COMMIT fails. The request answers 500
+    SIM500 saying its change was not stored, nothing of it stays, and moisim goes on."""
+    import sqlite3
+
+    store = sim.store
+    real = store._db
+
+    class FullDisk:
+        """The store's connection, but the next COMMIT fails as SQLite's does on a full disk."""
+
+        def __getattr__(self, name: str):
+            return getattr(real, name)
+
+        def execute(self, sql: str, *args):
+            if sql == "COMMIT":
+                store._db = real  # once
+                raise sqlite3.OperationalError("database or disk is full")
+            return real.execute(sql, *args)
+
+    store._db = FullDisk()
+    status, body = await sim.call("PUT", "/api/checkout/pvt/orders?sc=1&affiliateId=MKP", json=seeds.place_body())
+    assert (status, body["error"]["code"]) == (500, "SIM500")
+    assert body["error"]["message"] == "Internal error in moisim: the change could not be stored"
+    assert store._db is real
+    assert store.list_orders("moisim").total == 0
+    assert sum(s["reserved"] for s in store.stock("moisim")) == 0
+    await sim.place()  # no restart needed
+    assert store.list_orders("moisim").total == 1
