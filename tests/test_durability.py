@@ -183,7 +183,10 @@ def test_a_store_waits_for_the_one_that_is_closing(tmp_path: Path) -> None:
                 waiting.set()
 
     handler = Told()
-    logging.getLogger("moisim.store").addHandler(handler)
+    logger = logging.getLogger("moisim.store")
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # whatever another test left the root logger at
+    logger.addHandler(handler)
     opened: list[SqliteStore] = []
     second = threading.Thread(target=lambda: opened.append(SqliteStore(str(tmp_path / "m.db"), lock_wait=60)))
     try:
@@ -193,7 +196,8 @@ def test_a_store_waits_for_the_one_that_is_closing(tmp_path: Path) -> None:
         second.join(timeout=30)
         assert len(opened) == 1
     finally:
-        logging.getLogger("moisim.store").removeHandler(handler)
+        logger.removeHandler(handler)
+        logger.setLevel(level)
         for store in opened:
             store.close()
 
