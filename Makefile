@@ -41,4 +41,4 @@ lint: $(LINT)/.installed
 	$(LINT)/bin/mypy
 
 clean:
-	rm -rf $(VENV) $(LINT) *.egg-info .pytest_cache moisim.db moisim.db-wal moisim.db-shm
+	rm -rf $(VENV) $(LINT) *.egg-info .pytest_cache .mypy_cache .ruff_cache moisim.db moisim.db-wal moisim.db-shm
