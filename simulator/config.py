@@ -70,6 +70,9 @@ class FranchiseStore:
         return self.stock.get(sku, self.stock.get("default", 0))
 
 
+PLENTY = 1_000_000  # units of every SKU in a franchise store whose configuration gives no stock
+
+
 @dataclass(frozen=True)
 class Timings:
     window_to_cancel: float = 1800.0
@@ -268,7 +271,10 @@ def build_config(d: dict[str, Any], source: str, located: yamlfile.Located | Non
         for j, sla in enumerate(f["slas"]):
             if sla not in slas:
                 problem(("franchise-stores", i, "slas", j), f"SLA {sla!r} is not in slas ({', '.join(slas)})")
-        stock = {str(k): v for k, v in (f.get("stock") or {"default": 0}).items()}
+        # No stock: plenty of everything, as the built-in stores have; a stock mapping: what it lists
+        # (and its "default" for the rest, 0 without one).
+        given = f.get("stock")
+        stock = {str(k): v for k, v in given.items()} if given is not None else {"default": PLENTY}
         for sku in stock:
             if sku != "default" and sku not in catalog:
                 problem(("franchise-stores", i, "stock", sku), f"SKU {sku!r} is not in the catalog")

@@ -25,6 +25,20 @@ def test_defaults_hold_what_the_seed_needs() -> None:
     assert all(s.initial_stock("8") == 1_000_000 for s in config.franchise_stores)
 
 
+def test_a_store_without_stock_has_plenty_and_one_with_stock_has_what_it_lists(tmp_path: Path) -> None:
+    """A store written without stock had none of anything: every placement routed past it, and
+    one with no other store got ORD027 for every SKU."""
+    config = load_config(write(tmp_path, """franchise-stores:
+  - {id: plain, affiliate-id: PLN, slas: [Normal]}
+  - {id: listed, affiliate-id: LST, slas: [Normal], stock: {"8": 5}}
+  - {id: defaulted, affiliate-id: DFT, slas: [Normal], stock: {default: 7, "8": 5}}
+"""))
+    plain, listed, defaulted = config.franchise_stores
+    assert (plain.initial_stock("8"), plain.initial_stock("36")) == (1_000_000, 1_000_000)
+    assert (listed.initial_stock("8"), listed.initial_stock("36")) == (5, 0)
+    assert (defaulted.initial_stock("8"), defaulted.initial_stock("36")) == (5, 7)
+
+
 def test_a_file_overrides_only_what_it_names(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, "timings:\n  window-to-cancel: 5m\nserver:\n  port: 9999\n"))
     assert config.timings.window_to_cancel == 300
