@@ -405,3 +405,18 @@ async def test_whole_numbers_in_a_body_in_another_charset_are_integer_cents_too(
         assert resp.status == 200
     raw = await (await sim.client.get(f"/api/oms/pvt/orders/{seeds.SEED_ORDER_ID}", headers=headers("marketplace"))).text()
     assert '"price":120,' in raw and '"value":132,' in raw
+
+
+def test_free_stock_is_found_by_sku_not_by_reading_every_row() -> None:
+    """Without an index on the SKU, each placement read all of the account's stock: with a catalog
+    of 20,000 SKUs in two stores, 40,000 rows, and placement fell from ~1450 to ~125 a second."""
+    from simulator.store.sqlite import SqliteStore
+
+    store = SqliteStore(":memory:")
+    asked: list[str] = []
+    store._db.set_trace_callback(asked.append)  # the statement free_stock runs, with its values in it
+    store.free_stock("moisim", ["8", "36"])
+    store._db.set_trace_callback(None)
+    plan = store._db.execute("EXPLAIN QUERY PLAN " + asked[-1]).fetchall()
+    store.close()
+    assert any("(account=? AND sku=?)" in row[-1] for row in plan), plan

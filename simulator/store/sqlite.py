@@ -59,6 +59,9 @@ CREATE TABLE IF NOT EXISTS stock (
     reserved INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (account, store_id, sku)
 );
+-- Placement asks for a few SKUs in every store: without this, a scan of all the account's stock
+-- (a catalog of 20,000 SKUs in two stores: 40,000 rows a placement).
+CREATE INDEX IF NOT EXISTS stock_by_sku ON stock (account, sku);
 CREATE TABLE IF NOT EXISTS timers (
     id INTEGER PRIMARY KEY,
     account TEXT NOT NULL,
