@@ -81,6 +81,7 @@ CREATE TABLE IF NOT EXISTS playbacks (
     due_at REAL
 );
 CREATE INDEX IF NOT EXISTS playbacks_order ON playbacks (account, order_id);
+CREATE INDEX IF NOT EXISTS playbacks_due ON playbacks (due_at);  -- the scheduler's "what is due", as for timers
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     account TEXT NOT NULL,
