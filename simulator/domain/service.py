@@ -154,8 +154,11 @@ class OrderService:
             if chain.value != body["marketplacePaymentValue"]:
                 chain.warnings.append(
                     f"marketplacePaymentValue {body['marketplacePaymentValue']} differs from the order value {chain.value}")
-            for store in cfg.franchise_stores:
-                store_items = [i for i in items if i.store_id == store.id]
+            by_store: dict[str, list[Item]] = {}
+            for item in items:
+                by_store.setdefault(item.store_id, []).append(item)
+            for store in cfg.franchise_stores:  # in configuration order: franchise ids keep a stable order
+                store_items = by_store.get(store.id)
                 if not store_items:
                     continue
                 franchise = self._new_order(account, Kind.FRANCHISE, f"{store.affiliate_id}-{chain_id}", affiliate_id,
