@@ -231,3 +231,23 @@ async def test_a_commit_that_fails_keeps_nothing_and_the_next_one_goes_through(s
     assert sum(s["reserved"] for s in store.stock("moisim")) == 0
     await sim.place()  # no restart needed
     assert store.list_orders("moisim").total == 1
+
+
+def test_a_file_system_without_flock_opens_the_store_unchecked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Some network file systems refuse flock (ENOLCK): the store opens anyway, as on Windows,
+    and the descriptor it opened for the lock is not left behind."""
+    import errno
+    import fcntl
+    import os
+
+    from simulator.store.sqlite import SqliteStore
+
+    def refuse(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", refuse)
+    before = len(os.listdir("/proc/self/fd"))
+    store = SqliteStore(str(tmp_path / "m.db"))
+    assert store._lock is None
+    store.close()
+    assert len(os.listdir("/proc/self/fd")) == before

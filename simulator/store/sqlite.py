@@ -156,6 +156,9 @@ def _serve_alone(path: str, wait: float = LOCK_WAIT_SECONDS) -> int | None:
             return fd
         except BlockingIOError:
             pass
+        except OSError:  # a file system without flock (some network ones): no check, as on Windows
+            os.close(fd)
+            return None
         if time.monotonic() >= deadline:
             os.close(fd)
             raise DatabaseInUse(f"another moisim is serving it (waited {wait:g} s for it to stop); stop that one, "
@@ -659,9 +662,11 @@ def _migrate(db: sqlite3.Connection) -> None:
     if "value" not in columns:  # before 0.3 lists had no stats to compute from these
         db.execute("ALTER TABLE orders ADD COLUMN value INTEGER NOT NULL DEFAULT 0")
         db.execute("ALTER TABLE orders ADD COLUMN total_items INTEGER NOT NULL DEFAULT 0")
-        orders = [Order.from_doc(loads(doc)) for (doc,) in db.execute("SELECT doc FROM orders")]
-        db.executemany("UPDATE orders SET value=?, total_items=? WHERE account=? AND order_id=?",
-                       [(o.value, o.total_items, o.account, o.id) for o in orders])
+        figures = []  # a few numbers per order, not every order's document at once
+        for (doc,) in db.execute("SELECT doc FROM orders"):
+            order = Order.from_doc(loads(doc))
+            figures.append((order.value, order.total_items, order.account, order.id))
+        db.executemany("UPDATE orders SET value=?, total_items=? WHERE account=? AND order_id=?", figures)
     listing = db.execute("SELECT sql FROM sqlite_master WHERE type='index' AND name='orders_chain_listing'").fetchone()
     if listing is None or listing[0] != LISTING_INDEX:  # 0.2's held only (account, creation_date, order_id)
         db.execute("DROP INDEX IF EXISTS orders_chain_listing")
