@@ -315,13 +315,10 @@ def build_config(d: dict[str, Any], source: str, located: yamlfile.Located | Non
     if callbacks.timeout <= 0:
         problem(("callbacks", "timeout"), "must be more than 0")
     if callbacks.ca_file is not None:
-        try:
-            callbacks.tls()
-        except ssl.SSLError as exc:  # before OSError: it is one
-            problem(("callbacks", "ca-file"), f"{callbacks.ca_file!r} is not a PEM file of certificates "
-                                              f"({exc.reason or exc})")
-        except OSError as exc:
-            problem(("callbacks", "ca-file"), f"{callbacks.ca_file!r} cannot be read: {exc.strerror or exc}")
+        ca = repr(callbacks.ca_file)
+        trouble = _pem_trouble(callbacks.tls, f"{ca} cannot be read", f"{ca} is not a PEM file of certificates")
+        if trouble:
+            problem(("callbacks", "ca-file"), trouble)
 
     bindings = tuple(
         Binding(b["scenario"], b.get("affiliate"), None if b.get("sku") is None else str(b["sku"]),
@@ -380,10 +377,18 @@ def _check_server_tls(server: dict[str, Any], problem: Callable[[tuple, str], No
         return
     if not cert:
         return
+    trouble = _pem_trouble(lambda: server_tls_context(cert, key), f"{cert!r} or tls-key {key!r} cannot be read",
+                           f"{cert!r} and tls-key {key!r} are not a PEM certificate and its key")
+    if trouble:
+        problem(("server", "tls-cert"), trouble)
+
+
+def _pem_trouble(load: Callable[[], object], unreadable: str, invalid: str) -> str | None:
+    """What is wrong with the PEM files ``load`` reads into a TLS context, in the caller's words."""
     try:
-        server_tls_context(cert, key)
+        load()
     except ssl.SSLError as exc:  # before OSError: it is one
-        problem(("server", "tls-cert"), f"{cert!r} and tls-key {key!r} are not a PEM certificate and its key "
-                                        f"({exc.reason or exc})")
+        return f"{invalid} ({exc.reason or exc})"
     except OSError as exc:
-        problem(("server", "tls-cert"), f"{cert!r} or tls-key {key!r} cannot be read: {exc.strerror or exc}")
+        return f"{unreadable}: {exc.strerror or exc}"
+    return None
