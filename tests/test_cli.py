@@ -215,7 +215,7 @@ def test_serve_answers_https_with_the_configured_certificate(tmp_path: Path) -> 
         assert proc.wait(timeout=15) == 0
 
 
-def test_a_second_server_on_the_same_database_stops_at_once(tmp_path: Path) -> None:
+def test_a_second_server_on_the_same_database_waits_then_stops(tmp_path: Path) -> None:
     """Two servers on one file handed out the same order sequence numbers and would have sent
     every callback twice; the second now exits 2, and once the first is gone (even by kill -9)
     the file serves again."""
