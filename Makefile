@@ -6,9 +6,16 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test bench bench-instructions install lint clean
 
-# The venv is rebuilt only when pyproject.toml changes.
+# Before a venv is built: is $(PYTHON) one moisim runs on? Said plainly, before pip says it worse.
+CHECK_PYTHON = @$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	echo "moisim needs Python 3.11 or newer, and '$(PYTHON)' is $$(command -v $(PYTHON) >/dev/null && $(PYTHON) --version 2>&1 || echo 'not installed')." >&2; \
+	echo "Name one that is: make $(or $(MAKECMDGOALS),install) PYTHON=python3.11" >&2; exit 1; }
+
+# The venv is built when it is missing or pyproject.toml changed, and then from scratch (--clear):
+# one left by another Python, or by an install that failed half-way, is not kept.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	$(CHECK_PYTHON)
+	$(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
@@ -31,7 +38,8 @@ bench-instructions: $(STAMP)
 # ruff and mypy, in their own virtual environment so the test one stays as CI builds it.
 LINT := .venv-lint
 $(LINT)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(LINT)
+	$(CHECK_PYTHON)
+	$(PYTHON) -m venv --clear $(LINT)
 	$(LINT)/bin/pip install --quiet --upgrade pip
 	$(LINT)/bin/pip install --quiet -e '.[lint]'
 	touch $@
