@@ -48,5 +48,7 @@ lint: $(LINT)/.installed
 	$(LINT)/bin/ruff check simulator tests bench
 	$(LINT)/bin/mypy
 
+# What the set-up built, never the store: ./moisim.db holds the orders of a server that may have
+# served a team for weeks (delete it by hand to start afresh).
 clean:
-	rm -rf $(VENV) $(LINT) *.egg-info .pytest_cache .mypy_cache .ruff_cache moisim.db moisim.db-wal moisim.db-shm
+	rm -rf $(VENV) $(LINT) *.egg-info build .pytest_cache .mypy_cache .ruff_cache

@@ -66,3 +66,13 @@ def test_a_venv_is_built_from_scratch(project: Path, tmp_path: Path, goal: str, 
     assert result.returncode != 0
     assert calls.read_text().splitlines() == [f"-m venv --clear {venv}"]
 
+
+def test_clean_removes_what_the_set_up_built_and_keeps_the_store(project: Path) -> None:
+    for built in (".venv/bin", ".venv-lint/bin", ".pytest_cache", "moisim.egg-info"):
+        (project / built).mkdir(parents=True)
+    for kept in ("moisim.db", "moisim.db-wal", "moisim.db-shm"):
+        (project / kept).write_bytes(b"orders")
+    result = subprocess.run(["make", "clean"], cwd=project, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in project.iterdir()) == ["Makefile", "moisim.db", "moisim.db-shm", "moisim.db-wal",
+                                                         "pyproject.toml"]
