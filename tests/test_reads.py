@@ -7,7 +7,7 @@ import pytest
 from simulator.domain.render import ADDRESS_FIELDS
 from simulator.schemas import default_registry
 from tests import seeds
-from tests.conftest import Sim
+from tests.conftest import Sim, SimFactory
 
 
 async def test_order_has_vtex_shape(sim: Sim) -> None:
@@ -67,11 +67,90 @@ async def test_list_filters_by_creation_date(sim: Sim) -> None:
     assert [o["orderId"] for o in body["list"]] == ["MKP-late-01"]
 
 
+async def listed(sim: Sim, query: str) -> list[str]:
+    """The chain order ids a list query selects (all of them: one page of 100), oldest first."""
+    _, body = await sim.call("GET", f"/api/oms/pvt/orders?per_page=100&orderBy=orderId,asc&{query}", expect=200)
+    assert body["paging"]["total"] == len(body["list"]) == body["stats"]["stats"]["totalValue"]["Count"]
+    return [o["orderId"] for o in body["list"]]
+
+
+async def test_q_finds_orders_by_id_group_email_document_and_name(sim: Sim) -> None:
+    await sim.place("taylor", clientProfileData={"email": "Taylor@Example.com", "firstName": "Taylor",
+                                                 "lastName": "Swift", "document": "21133355524"})
+    await sim.place("other", clientProfileData={"email": "other@example.com", "firstName": "Ann", "lastName": "Lee"})
+    for q in ("MKP-taylor-01", "MKP-taylor", "taylor@example.COM", "21133355524", "taylor", "SWIFT",
+              "Taylor%20Swift"):
+        assert await listed(sim, f"q={q}") == ["MKP-taylor-01"], q
+    assert await listed(sim, "q=nobody") == []
+    assert await listed(sim, "q=") == ["MKP-other-01", "MKP-taylor-01"]  # an empty search is no search
+    assert await listed(sim, "q=ann&f_status=canceled") == []  # with the other filters, not instead of them
+
+
+async def test_list_filters_by_authorized_and_invoiced_dates(sim: Sim) -> None:
+    from datetime import timedelta
+
+    from simulator.clock import iso, parse_iso
+
+    async def now() -> str:
+        return (await sim.call("GET", "/_sim/clock", role="admin", expect=200))[1]["now"]
+
+    def around(moment: str) -> str:
+        at = parse_iso(moment)
+        return f"[{iso(at - timedelta(seconds=1))} TO {iso(at + timedelta(seconds=1))}]"
+
+    await sim.place("early")
+    await sim.authorize("MKP-early-01", "early")
+    first = await now()
+    await sim.advance(3600)
+    await sim.handling("late")  # placed, authorized, 30 minutes, handling
+    authorized_late = iso(parse_iso(await now()) - timedelta(minutes=30)) or ""
+    await sim.call("POST", "/api/oms/pvt/orders/MKP-late-01/invoice", role="seller", json=seeds.invoice_body(),
+                   expect=200)
+    invoiced = await now()
+    assert await listed(sim, f"f_authorizedDate=authorizedDate:{around(first)}") == ["MKP-early-01"]
+    assert await listed(sim, f"f_authorizedDate=authorizedDate:{around(authorized_late)}") == ["MKP-late-01"]
+    # VTEX's own example for this filter is written creationDate:[...]; it is read the same way.
+    assert await listed(sim, f"f_authorizedDate=creationDate:{around(first)}") == ["MKP-early-01"]
+    assert await listed(sim, f"f_invoicedDate=invoicedDate:{around(invoiced)}") == ["MKP-late-01"]
+    assert await listed(sim, f"f_invoicedDate=invoicedDate:{around(first)}") == []
+    assert await listed(sim, "f_hasInputInvoice=true") == []
+    await sim.call("POST", "/api/oms/pvt/orders/MKP-late-01/invoice", role="seller",
+                   json=seeds.invoice_body("ret-1", 12, kind="Input"), expect=200)
+    assert await listed(sim, "f_hasInputInvoice=true") == ["MKP-late-01"]
+    assert await listed(sim, "f_hasInputInvoice=false") == ["MKP-early-01", "MKP-late-01"]
+
+
+async def test_list_filters_by_sales_channel_affiliate_and_what_chain_orders_never_carry(make_sim: SimFactory) -> None:
+    sim = await make_sim(affiliates=[{"id": "MKP", "sales-channel": "1"}, {"id": "SHP", "sales-channel": "2"}])
+    await sim.place("one")
+    await sim.call("PUT", "/api/checkout/pvt/orders?sc=2&affiliateId=SHP", json=seeds.place_body("two"), expect=200)
+    both = ["MKP-one-01", "SHP-two-01"]
+    assert await listed(sim, "") == both
+    assert await listed(sim, "salesChannelId=2") == ["SHP-two-01"]
+    assert await listed(sim, "f_salesChannel=1,2") == both
+    assert await listed(sim, "f_salesChannel=9") == []
+    assert await listed(sim, "f_affiliateId=SHP,MKP") == both
+    assert await listed(sim, "f_affiliateId=MKP&salesChannelId=2") == []
+    # The marketplace pays, on its side: a chain order has no payment names, UTM source, promotions,
+    # call-center operator, nor is it inStore or incomplete. Such a filter selects none.
+    for query in ("f_paymentNames=Visa", "f_UtmSource=christmas", "f_RnB=Free%20Shipping",
+                  "f_callCenterOperatorName=Ann", "f_isInstore=true", "incompleteOrders=true", "f_sellerNames=Other"):
+        assert await listed(sim, query) == [], query
+    for query in ("f_isInstore=false", "incompleteOrders=false", "f_sellerNames=moisim", "f_paymentNames="):
+        assert await listed(sim, query) == both, query
+
+
 @pytest.mark.parametrize("query,name", [
     ("page=0", "page"), ("page=31", "page"), ("per_page=101", "per_page"), ("per_page=abc", "per_page"),
     ("orderBy=value,sideways", "orderBy"), ("f_creationDate=yesterday", "f_creationDate"),
     ("f_creationDate=creationDate:[x TO y]", "f_creationDate"),
     ("f_creationDate=creationDate:[0001-01-01T00:00:00%2B05:00 TO 2026-01-01T00:00:00Z]", "years 1 and 9999 in UTC"),
+    ("f_invoicedDate=yesterday", "f_invoicedDate: use invoicedDate:[FROM TO TO]"),
+    ("f_authorizedDate=authorizedDate:[2026-01-01 TO soon]", "f_authorizedDate"),
+    ("f_isInstore=maybe", "f_isInstore='maybe': use true or false"),
+    ("f_hasInputInvoice=1", "f_hasInputInvoice='1'"), ("incompleteOrders=yes", "incompleteOrders"),
+    ("searchField=sku_Ids&sku_Ids=25", "Unsupported query parameter searchField"),
+    ("f_shippingEstimate=7.days", "Unsupported query parameter f_shippingEstimate"),
 ])
 async def test_bad_list_parameters_are_named(sim: Sim, query: str, name: str) -> None:
     status, body = await sim.call("GET", f"/api/oms/pvt/orders?{query}")

@@ -4,20 +4,17 @@ tracking, changes, cancellation decisions)."""
 from __future__ import annotations
 
 import math
-import re
 
 from aiohttp import web
 
-from simulator.clock import iso, parse_iso
 from simulator.domain import render
 from simulator.domain.errors import BadRequest, NotFound
-from simulator.http import keys
+from simulator.http import keys, listing
 from simulator.http.bodies import read_json
 from simulator.http.middleware import ACCOUNT, ROLE, allow
 from simulator.http.render import json_response
 
 READERS = ("marketplace", "seller")
-_RANGE = re.compile(r"^\s*creationDate:\[(?P<a>[^\]]+?)\s+TO\s+(?P<b>[^\]]+?)\]\s*$")
 
 
 @allow(*READERS)
@@ -53,35 +50,18 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
 @allow(*READERS)
 async def list_orders(request: web.Request) -> web.Response:
     app = request.app
-    q = request.query
+    query = request.query
     page = _int_param(request, "page", 1, 1, 30)
     per_page = _int_param(request, "per_page", 15, 1, 100)
-    statuses = [s for s in (q.get("f_status") or "").split(",") if s.strip()]
-    created_from = created_to = None
-    if q.get("f_creationDate"):
-        match = _RANGE.match(q["f_creationDate"])
-        if not match:
-            raise BadRequest("SIM008", "Invalid query parameter f_creationDate: use creationDate:[FROM TO TO], e.g. "
-                                       "creationDate:[2026-01-01T00:00:00.000Z TO 2026-01-31T23:59:59.999Z]")
-        try:
-            created_from, created_to = iso(parse_iso(match["a"])), iso(parse_iso(match["b"]))
-        except ValueError:
-            raise BadRequest("SIM008", f"Invalid query parameter f_creationDate: {q['f_creationDate']!r} has a date "
-                                       "that is not ISO 8601, or not between the years 1 and 9999 in UTC") from None
-    order_by = q.get("orderBy", "creationDate,desc")
-    field, _, direction = order_by.partition(",")
-    if field not in ("creationDate", "orderId", "status") or direction.lower() not in ("", "asc", "desc"):
-        raise BadRequest("SIM008", f"Invalid query parameter orderBy={order_by!r}: use creationDate|orderId|status "
-                                   "followed by ,asc or ,desc")
-    listing = app[keys.STORE].list_orders(
-        request[ACCOUNT], statuses=[s.strip() for s in statuses], created_from=created_from, created_to=created_to,
-        affiliate_id=q.get("f_affiliateId") or None, descending=direction.lower() != "asc", order_by=field,
-        limit=per_page, offset=(page - 1) * per_page)
+    where = listing.order_filter(query, app[keys.CONFIG])
+    field, descending = listing.order_by(query)
+    found = app[keys.STORE].list_orders(request[ACCOUNT], where, descending=descending, order_by=field,
+                                        limit=per_page, offset=(page - 1) * per_page)
     return json_response({
-        "list": [render.list_entry(o) for o in listing.orders], "facets": [],
-        "paging": {"total": listing.total, "pages": math.ceil(listing.total / per_page), "currentPage": page,
+        "list": [render.list_entry(o) for o in found.orders], "facets": [],
+        "paging": {"total": found.total, "pages": math.ceil(found.total / per_page), "currentPage": page,
                    "perPage": per_page},
-        "stats": render.list_stats(listing.value, listing.items),
+        "stats": render.list_stats(found.value, found.items),
     })
 
 

@@ -28,6 +28,24 @@ class Listing:
     items: Figures
 
 
+@dataclass(frozen=True, slots=True)
+class OrderFilter:
+    """Which chain orders a listing selects: the filters of ``GET /api/oms/pvt/orders``. Dates are
+    inclusive bounds in :func:`simulator.clock.iso` form; an empty tuple of affiliates selects none."""
+
+    statuses: tuple[str, ...] = ()
+    created: tuple[str, str] | None = None
+    authorized: tuple[str, str] | None = None  # when the order last entered payment-approved
+    invoiced: tuple[str, str] | None = None  # when it last entered invoiced
+    affiliate_ids: tuple[str, ...] | None = None  # None: any affiliate
+    text: str | None = None  # q: an order id or group, a client's email, document or name
+    input_invoice: bool = False  # only orders with a return (Input) invoice
+    nothing: bool = False  # a filter no chain order can meet (a payment name, say)
+
+
+ANY_ORDER = OrderFilter()  # every chain order of the account
+
+
 @dataclass(slots=True)
 class Timer:
     id: int
@@ -110,8 +128,7 @@ class Store(Protocol):
     def get_order(self, account: str, order_id: str) -> Order | None: ...
     def save_order(self, order: Order, placement: bytes | None = None, *, new: bool = False) -> None: ...
     def orders_in_group(self, account: str, order_group: str) -> list[Order]: ...
-    def list_orders(self, account: str, *, statuses: Iterable[str] = (), created_from: str | None = None,
-                    created_to: str | None = None, affiliate_id: str | None = None, descending: bool = True,
+    def list_orders(self, account: str, where: OrderFilter = ANY_ORDER, *, descending: bool = True,
                     order_by: str = "creationDate", limit: int = 15, offset: int = 0) -> Listing: ...
     def next_sequence(self, account: str, series: str = "orders") -> int:
         """The next number of a series of the account (order sequence numbers, move numbers)."""

@@ -29,7 +29,7 @@ from typing import Any, Iterable, Iterator
 from simulator.clock import iso
 from simulator.jsontext import dumps as _dumps, dumps_bytes, loads
 from simulator.domain.orders import Figures, Order
-from simulator.store.base import Delivery, JournalEntry, Kept, Listing, Playback, Timer
+from simulator.store.base import ANY_ORDER, Delivery, JournalEntry, Kept, Listing, OrderFilter, Playback, Timer
 
 log = logging.getLogger("moisim.store")
 
@@ -124,6 +124,39 @@ def _text(value: Any) -> bytes:
 
 _BODY_FROM, _REPLY_FROM = "~bodyFrom", "~replyFrom"  # in a journal entry's data: where the text is kept
 ORDER_COLUMNS = {"creationDate": "creation_date", "orderId": "order_id", "status": "status"}
+
+
+def _filter_sql(account: str, where: OrderFilter) -> tuple[str, list[Any]]:
+    """The WHERE clause of a listing and its arguments. Status, creation date and affiliate are
+    columns of the listing index; the dates of later moves, invoices and the client's data are
+    read from each order's document (JSON1), so a listing that asks for them reads the rows."""
+    terms, args = ["account=?", "kind='chain'"], [account]
+    if where.nothing or where.affiliate_ids == ():
+        terms.append("0")
+    if where.statuses:
+        terms.append(f"status IN ({','.join('?' * len(where.statuses))})")
+        args += where.statuses
+    if where.created:
+        terms.append("creation_date BETWEEN ? AND ?")
+        args += where.created
+    if where.affiliate_ids:
+        terms.append(f"affiliate_id IN ({','.join('?' * len(where.affiliate_ids))})")
+        args += where.affiliate_ids
+    for status, bounds in (("payment-approved", where.authorized), ("invoiced", where.invoiced)):
+        if bounds:
+            terms.append("(SELECT json_extract(value, '$.at') FROM json_each(doc, '$.timeline')"
+                         " WHERE json_extract(value, '$.to') = ? ORDER BY key DESC LIMIT 1) BETWEEN ? AND ?")
+            args += [status, *bounds]
+    if where.input_invoice:
+        terms.append("EXISTS (SELECT 1 FROM json_each(doc, '$.packages') WHERE json_extract(value, '$.type') = 'Input')")
+    if where.text:
+        profile = "json_extract(doc, '$.client_profile.{}')"
+        name = f"trim(coalesce({profile.format('firstName')}, '') || ' ' || coalesce({profile.format('lastName')}, ''))"
+        terms.append(f"(order_id = ? OR order_group = ? OR {profile.format('document')} = ? OR lower({profile.format('email')})"
+                     f" = lower(?) OR lower({profile.format('firstName')}) = lower(?) OR lower({profile.format('lastName')})"
+                     f" = lower(?) OR lower({name}) = lower(?))")
+        args += [where.text] * 7
+    return " AND ".join(terms), args
 
 
 class DatabaseInUse(sqlite3.OperationalError):
@@ -323,24 +356,9 @@ class SqliteStore:
         ).fetchall()
         return [Order.from_doc(loads(r[0])) for r in rows]
 
-    def list_orders(self, account: str, *, statuses: Iterable[str] = (), created_from: str | None = None,
-                    created_to: str | None = None, affiliate_id: str | None = None, descending: bool = True,
+    def list_orders(self, account: str, where: OrderFilter = ANY_ORDER, *, descending: bool = True,
                     order_by: str = "creationDate", limit: int = 15, offset: int = 0) -> Listing:
-        where, args = ["account=?", "kind='chain'"], [account]
-        statuses = list(statuses)
-        if statuses:
-            where.append(f"status IN ({','.join('?' * len(statuses))})")
-            args += statuses
-        if created_from:
-            where.append("creation_date >= ?")
-            args.append(created_from)
-        if created_to:
-            where.append("creation_date <= ?")
-            args.append(created_to)
-        if affiliate_id:
-            where.append("affiliate_id=?")
-            args.append(affiliate_id)
-        clause = " AND ".join(where)
+        clause, args = _filter_sql(account, where)
         value, items = self._figures(clause, args)
         column = ORDER_COLUMNS.get(order_by, "creation_date")
         direction = "DESC" if descending else "ASC"
