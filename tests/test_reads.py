@@ -86,6 +86,28 @@ async def test_q_finds_orders_by_id_group_email_document_and_name(sim: Sim) -> N
     assert await listed(sim, "q=ann&f_status=canceled") == []  # with the other filters, not instead of them
 
 
+async def test_list_sorts_by_every_order_field_vtex_documents(sim: Sim) -> None:
+    def lines(quantity: int) -> list[dict]:
+        return [{"id": "8", "quantity": quantity, "seller": "1", "price": 12},
+                {"id": "36", "quantity": 1, "seller": "1", "price": 120}]
+
+    for group, quantity in (("b", 5), ("a", 1), ("c", 3)):
+        await sim.place(group, items=lines(quantity))
+        await sim.advance(60)  # creation dates apart
+    by = {}
+    for field in ("creationDate", "orderId", "items", "totalValue", "origin", "status"):
+        for direction in ("asc", "desc"):
+            _, body = await sim.call("GET", f"/api/oms/pvt/orders?orderBy={field},{direction}", expect=200)
+            by[field, direction] = [o["orderId"].split("-")[1] for o in body["list"]]
+    assert by["creationDate", "asc"] == ["b", "a", "c"]
+    assert by["orderId", "asc"] == ["a", "b", "c"]
+    assert by["items", "desc"] == ["b", "c", "a"]  # 6, 4 and 2 units
+    assert by["totalValue", "asc"] == ["a", "c", "b"]  # 132, 156, 180
+    assert by["origin", "asc"] == ["a", "b", "c"]  # all Chain: the order id decides
+    for field in ("creationDate", "orderId", "items", "totalValue", "origin", "status"):
+        assert by[field, "desc"] == by[field, "asc"][::-1], field
+
+
 async def test_list_filters_by_authorized_and_invoiced_dates(sim: Sim) -> None:
     from datetime import timedelta
 
@@ -142,7 +164,8 @@ async def test_list_filters_by_sales_channel_affiliate_and_what_chain_orders_nev
 
 @pytest.mark.parametrize("query,name", [
     ("page=0", "page"), ("page=31", "page"), ("per_page=101", "per_page"), ("per_page=abc", "per_page"),
-    ("orderBy=value,sideways", "orderBy"), ("f_creationDate=yesterday", "f_creationDate"),
+    ("orderBy=value,desc", "creationDate|orderId|items|totalValue|origin|status"),
+    ("orderBy=totalValue,sideways", "orderBy"), ("f_creationDate=yesterday", "f_creationDate"),
     ("f_creationDate=creationDate:[x TO y]", "f_creationDate"),
     ("f_creationDate=creationDate:[0001-01-01T00:00:00%2B05:00 TO 2026-01-01T00:00:00Z]", "years 1 and 9999 in UTC"),
     ("f_invoicedDate=yesterday", "f_invoicedDate: use invoicedDate:[FROM TO TO]"),

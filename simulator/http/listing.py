@@ -16,7 +16,7 @@ from simulator.config import Config
 from simulator.domain.errors import BadRequest
 from simulator.store.base import OrderFilter
 
-ORDER_FIELDS = ("creationDate", "orderId", "status")
+ORDER_FIELDS = ("creationDate", "orderId", "items", "totalValue", "origin", "status")  # VTEX's OrderField, and status
 _RANGE = re.compile(r"^\s*(?P<field>\w+):\[(?P<a>[^\]]+?)\s+TO\s+(?P<b>[^\]]+?)\]\s*$")
 # Filters on data that chain orders never carry: any value selects none.
 _NEVER_CARRIED = ("f_paymentNames", "f_UtmSource", "f_callCenterOperatorName", "f_RnB")

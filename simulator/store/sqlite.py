@@ -123,7 +123,10 @@ def _text(value: Any) -> bytes:
 
 
 _BODY_FROM, _REPLY_FROM = "~bodyFrom", "~replyFrom"  # in a journal entry's data: where the text is kept
-ORDER_COLUMNS = {"creationDate": "creation_date", "orderId": "order_id", "status": "status"}
+# VTEX's OrderField values (and status, moisim's own); every chain order has the origin Chain, so
+# sorting by it leaves the order id to decide.
+ORDER_COLUMNS = {"creationDate": "creation_date", "orderId": "order_id", "items": "total_items", "totalValue": "value",
+                 "origin": "kind", "status": "status"}
 
 
 def _filter_sql(account: str, where: OrderFilter) -> tuple[str, list[Any]]:
