@@ -138,6 +138,8 @@ BAD_BODIES = [
      "shippingData.logisticsInfo[0].selectedDeliveryChannel"),
     ("email missing", {"clientProfileData.email": _DELETE}, "ORD007", "clientProfileData.email"),
     ("email nonsense", {"clientProfileData.email": "not-an-email"}, "ORD007", "clientProfileData.email"),
+    ("corporate name a number", {"clientProfileData.corporateName": 5}, "ORD007", "clientProfileData.corporateName"),
+    ("is corporate a string", {"clientProfileData.isCorporate": "yes"}, "ORD007", "clientProfileData.isCorporate"),
     ("order group missing", {"marketplaceOrderGroup": _DELETE}, "CHK0144", "marketplaceOrderGroup"),
     ("order group with a slash", {"marketplaceOrderGroup": "a/b"}, "CHK0144", "marketplaceOrderGroup"),
     ("payment value text", {"marketplacePaymentValue": "1550"}, "CHK0145", "marketplacePaymentValue"),
@@ -154,6 +156,21 @@ async def test_invalid_bodies_name_the_field(sim: Sim, name, changes, code, fiel
     assert field in body["error"]["message"]
     assert body["error"]["exception"] is None
     assert sim.store.list_orders("moisim").total == 0
+
+
+async def test_the_client_profile_is_kept_as_the_marketplace_sent_it(sim: Sim) -> None:
+    profile = {"email": "buyer@company.example", "firstName": "Ann", "lastName": "Lee", "documentType": "cpf",
+               "document": "21133355524", "phone": "+5511999999999", "corporateName": "Company S.A.",
+               "tradeName": "Company", "corporateDocument": "12345678000199", "stateInscription": "ISENTO",
+               "corporatePhone": "+551133333333", "isCorporate": True, "userProfileId": "u-1", "customerClass": "gold"}
+    placed = await sim.place(clientProfileData=profile)
+    order = await sim.order(seeds.SEED_ORDER_ID)
+    for shown in (placed["orders"][0]["clientProfileData"], order["clientProfileData"]):
+        assert shown == {"id": "clientProfileData", **profile}
+    await sim.place("plain")  # the MOI guide's body: an email only
+    plain = (await sim.order("MKP-plain-01"))["clientProfileData"]
+    assert plain["email"] == "sicrano@mailinator.com" and plain["isCorporate"] is False
+    assert {k for k, v in plain.items() if v is None} == set(profile) - {"email", "isCorporate"}
 
 
 BUSINESS_ERRORS = [

@@ -183,13 +183,18 @@ def order_json(order: Order, config: Config) -> dict[str, Any]:
     }
 
 
+CLIENT_PROFILE_FIELDS = ("email", "firstName", "lastName", "documentType", "document", "phone", "corporateName",
+                         "tradeName", "corporateDocument", "stateInscription", "corporatePhone", "isCorporate",
+                         "userProfileId", "customerClass")
+
+
 def client_profile(order: Order) -> dict[str, Any]:
+    """VTEX's clientProfileData, as the marketplace sent it: each field VTEX shows, null where it sent
+    none (isCorporate: false)."""
     p = order.client_profile
-    return {"id": "clientProfileData", "email": p.get("email"), "firstName": p.get("firstName"),
-            "lastName": p.get("lastName"), "documentType": p.get("documentType"), "document": p.get("document"),
-            "phone": p.get("phone"), "corporateName": None, "tradeName": None, "corporateDocument": None,
-            "stateInscription": None, "corporatePhone": None, "isCorporate": False, "userProfileId": None,
-            "customerClass": None}
+    profile = {"id": "clientProfileData", **{name: p.get(name) for name in CLIENT_PROFILE_FIELDS}}
+    profile["isCorporate"] = bool(profile["isCorporate"])
+    return profile
 
 
 def item_metadata(order: Order) -> dict[str, Any]:
