@@ -108,6 +108,21 @@ async def test_list_sorts_by_every_order_field_vtex_documents(sim: Sim) -> None:
         assert by[field, "desc"] == by[field, "asc"][::-1], field
 
 
+async def test_marketing_data_is_kept_and_filters_by_utm_source(sim: Sim) -> None:
+    marketing = {"utmSource": "christmas", "utmMedium": "email", "utmCampaign": "xmas26", "coupon": "HOHO",
+                 "marketingTags": ["gift"]}
+    await sim.place("campaign", marketingData=marketing)
+    await sim.place("plain")
+    assert (await sim.order("MKP-campaign-01"))["marketingData"] == {"id": "marketingData", **marketing}
+    assert (await sim.order("MKP-plain-01"))["marketingData"] is None
+    assert await listed(sim, "f_UtmSource=christmas") == ["MKP-campaign-01"]
+    assert await listed(sim, "f_UtmSource=easter,christmas") == ["MKP-campaign-01"]
+    assert await listed(sim, "f_UtmSource=easter") == []
+    status, body = await sim.call("PUT", "/api/checkout/pvt/orders?sc=1&affiliateId=MKP",
+                                  json=seeds.place_body("bad", marketingData={"utmSource": 7}))
+    assert status == 400 and "marketingData.utmSource" in body["error"]["message"], body
+
+
 async def test_list_filters_by_authorized_and_invoiced_dates(sim: Sim) -> None:
     from datetime import timedelta
 
@@ -153,8 +168,9 @@ async def test_list_filters_by_sales_channel_affiliate_and_what_chain_orders_nev
     assert await listed(sim, "f_salesChannel=9") == []
     assert await listed(sim, "f_affiliateId=SHP,MKP") == both
     assert await listed(sim, "f_affiliateId=MKP&salesChannelId=2") == []
-    # The marketplace pays, on its side: a chain order has no payment names, UTM source, promotions,
-    # call-center operator, nor is it inStore or incomplete. Such a filter selects none.
+    # The marketplace pays, on its side: a chain order has no payment names, promotions or
+    # call-center operator, nor is it inStore or incomplete. Such a filter selects none (and
+    # these orders were placed without marketingData, so they have no UTM source either).
     for query in ("f_paymentNames=Visa", "f_UtmSource=christmas", "f_RnB=Free%20Shipping",
                   "f_callCenterOperatorName=Ann", "f_isInstore=true", "incompleteOrders=true", "f_sellerNames=Other"):
         assert await listed(sim, query) == [], query

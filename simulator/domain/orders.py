@@ -78,6 +78,7 @@ class Order:
     discount: int = 0  # from accepted changes
     increment: int = 0
     warnings: list[str] = field(default_factory=list)
+    marketing_data: dict[str, Any] | None = None  # the marketplace's marketingData (UTM, coupon), as sent
     timeline: list[Transition] = field(default_factory=list)
 
     # --- money ---------------------------------------------------------------------------

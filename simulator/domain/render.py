@@ -171,7 +171,7 @@ def order_json(order: Order, config: Config) -> dict[str, Any]:
         "changesAttachment": changes_attachment(order), "callCenterOperatorData": None,
         "packageAttachment": {"packages": packages(order)}, "paymentData": {"giftCards": [], "transactions": []},
         "shippingData": shipping_data(order, config), "ratesAndBenefitsData": rates_and_benefits(),
-        "marketingData": None, "giftRegistryData": None,
+        "marketingData": marketing_data(order), "giftRegistryData": None,
         "clientProfileData": client_profile(order),
         "items": [item_json(item, i, order) for i, item in enumerate(order.items)],
         "marketplaceItems": [],
@@ -186,6 +186,14 @@ def order_json(order: Order, config: Config) -> dict[str, Any]:
 CLIENT_PROFILE_FIELDS = ("email", "firstName", "lastName", "documentType", "document", "phone", "corporateName",
                          "tradeName", "corporateDocument", "stateInscription", "corporatePhone", "isCorporate",
                          "userProfileId", "customerClass")
+
+
+def marketing_data(order: Order) -> dict[str, Any] | None:
+    """The marketingData the marketplace sent (UTM parameters, coupon, tags), in VTEX's form; null
+    when it sent none, as the MOI guide's body does."""
+    if order.marketing_data is None:
+        return None
+    return {"id": "marketingData", **order.marketing_data}
 
 
 def client_profile(order: Order) -> dict[str, Any]:

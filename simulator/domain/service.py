@@ -183,6 +183,7 @@ class OrderService:
             marketplace_services_endpoint=body["marketplaceServicesEndpoint"],
             marketplace_payment_value=body["marketplacePaymentValue"], creation_date=now, last_change=now,
             items=items, client_profile=dict(body["clientProfileData"]), shipping_data=dict(body["shippingData"]),
+            marketing_data=body.get("marketingData"),
         )
 
     def _check_items(self, body: dict[str, Any]) -> list[dict[str, Any]]:

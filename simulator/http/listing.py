@@ -2,8 +2,8 @@
 
 Every filter VTEX documents for the list is either honoured or refused by name; none is
 ignored, so a marketplace never reads an unfiltered list as a filtered one. Filters on data a
-chain order does not carry (payment names, UTM source, promotions, a call-center operator,
-inStore) select no order, as VTEX's would for such orders.
+chain order does not carry (payment names, promotions, a call-center operator, inStore) select
+no order, as VTEX's would for such orders.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from simulator.store.base import OrderFilter
 ORDER_FIELDS = ("creationDate", "orderId", "items", "totalValue", "origin", "status")  # VTEX's OrderField, and status
 _RANGE = re.compile(r"^\s*(?P<field>\w+):\[(?P<a>[^\]]+?)\s+TO\s+(?P<b>[^\]]+?)\]\s*$")
 # Filters on data that chain orders never carry: any value selects none.
-_NEVER_CARRIED = ("f_paymentNames", "f_UtmSource", "f_callCenterOperatorName", "f_RnB")
+_NEVER_CARRIED = ("f_paymentNames", "f_callCenterOperatorName", "f_RnB")
 # VTEX's, not moisim's (yet): refused, never ignored.
 _NOT_SUPPORTED = {
     "f_shippingEstimate": "moisim keeps no shipping estimates",
@@ -45,7 +45,8 @@ def order_filter(query: Mapping[str, str], config: Config) -> OrderFilter:
         statuses=tuple(_values(query, "f_status")),
         created=_range(query, "f_creationDate"), authorized=_range(query, "f_authorizedDate"),
         invoiced=_range(query, "f_invoicedDate"), affiliate_ids=affiliates,
-        text=query.get("q", "").strip() or None, input_invoice=_flag(query, "f_hasInputInvoice"), nothing=nothing)
+        text=query.get("q", "").strip() or None, input_invoice=_flag(query, "f_hasInputInvoice"),
+        utm_sources=tuple(_values(query, "f_UtmSource")), nothing=nothing)
 
 
 def order_by(query: Mapping[str, str]) -> tuple[str, bool]:

@@ -40,6 +40,7 @@ class OrderFilter:
     affiliate_ids: tuple[str, ...] | None = None  # None: any affiliate
     text: str | None = None  # q: an order id or group, a client's email, document or name
     input_invoice: bool = False  # only orders with a return (Input) invoice
+    utm_sources: tuple[str, ...] = ()  # the marketingData.utmSource the marketplace sent
     nothing: bool = False  # a filter no chain order can meet (a payment name, say)
 
 

@@ -152,6 +152,9 @@ def _filter_sql(account: str, where: OrderFilter) -> tuple[str, list[Any]]:
             args += [status, *bounds]
     if where.input_invoice:
         terms.append("EXISTS (SELECT 1 FROM json_each(doc, '$.packages') WHERE json_extract(value, '$.type') = 'Input')")
+    if where.utm_sources:
+        terms.append(f"json_extract(doc, '$.marketing_data.utmSource') IN ({','.join('?' * len(where.utm_sources))})")
+        args += where.utm_sources
     if where.text:
         profile = "json_extract(doc, '$.client_profile.{}')"
         name = f"trim(coalesce({profile.format('firstName')}, '') || ' ' || coalesce({profile.format('lastName')}, ''))"
