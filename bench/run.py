@@ -80,6 +80,15 @@ def memory_line(name: str, readings: list[tuple[int, tuple[float, float] | None]
             f"{growth:+.2f} MiB per 1000 more requests after the first round")
 
 
+def paired(moisim: list[float], bare: list[float]) -> str:
+    """Each interleaved round's ratio and their median: the two figures of a round were measured
+    seconds apart, so a neighbour's burst moves both or neither far less often than it moves the
+    best of each; a steadier view of a noisy machine than the best-of figure above it."""
+    ratios = sorted(m / b for m, b in zip(moisim, bare, strict=True))
+    each = ", ".join(f"{m / b:.0%}" for m, b in zip(moisim, bare, strict=True))
+    return f"  each round, moisim / bare: {each} (median {ratios[len(ratios) // 2]:.0%})"
+
+
 def stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     proc.wait(timeout=15)
@@ -151,6 +160,7 @@ async def bench_placement(n: int, concurrency: int, rounds: int) -> None:
           f"(target < 50 ms)")
     print(f"  all rounds (req/s): moisim {[round(r['rps']) for r in results['moisim']]}, "
           f"bare {[round(r['rps']) for r in results['bare aiohttp handler']]}")
+    print(paired([r["rps"] for r in results["moisim"]], [r["rps"] for r in results["bare aiohttp handler"]]))
     for name, readings in memories.items():
         print(memory_line(name, readings))
 
@@ -233,6 +243,7 @@ async def bench_delivery(n: int, rounds: int) -> None:
     print(f"  moisim / bare: {best[0] / max(bare):.0%}  (target >= 50%)   attempts recorded as accepted: "
           f"{min(m[2] for m in moisim)}/{n} (worst round)")
     print(f"  all rounds (callbacks/s): moisim {[round(m[0]) for m in moisim]}, bare {[round(b) for b in bare]}")
+    print(paired([m[0] for m in moisim], bare))
     peaks = [m[3] for m in moisim if m[3] is not None]
     if peaks:
         print(f"  moisim peak resident MiB while delivering: {', '.join(f'{p:.1f}' for p in peaks)} (each round)")
