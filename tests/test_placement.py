@@ -140,6 +140,10 @@ BAD_BODIES = [
     ("email nonsense", {"clientProfileData.email": "not-an-email"}, "ORD007", "clientProfileData.email"),
     ("corporate name a number", {"clientProfileData.corporateName": 5}, "ORD007", "clientProfileData.corporateName"),
     ("is corporate a string", {"clientProfileData.isCorporate": "yes"}, "ORD007", "clientProfileData.isCorporate"),
+    ("delivery window a word", {"shippingData.logisticsInfo.1.deliveryWindow": "tomorrow"}, "ORD006",
+     "shippingData.logisticsInfo[1].deliveryWindow"),
+    ("delivery window with no end", {"shippingData.logisticsInfo.0.deliveryWindow": {"startDateUtc": "x"}}, "ORD006",
+     "endDateUtc"),
     ("order group missing", {"marketplaceOrderGroup": _DELETE}, "CHK0144", "marketplaceOrderGroup"),
     ("order group with a slash", {"marketplaceOrderGroup": "a/b"}, "CHK0144", "marketplaceOrderGroup"),
     ("payment value text", {"marketplacePaymentValue": "1550"}, "CHK0145", "marketplacePaymentValue"),
@@ -171,6 +175,21 @@ async def test_the_client_profile_is_kept_as_the_marketplace_sent_it(sim: Sim) -
     plain = (await sim.order("MKP-plain-01"))["clientProfileData"]
     assert plain["email"] == "sicrano@mailinator.com" and plain["isCorporate"] is False
     assert {k for k, v in plain.items() if v is None} == set(profile) - {"email", "isCorporate"}
+
+
+async def test_a_scheduled_delivery_window_is_kept_on_the_chain_and_franchise_order(sim: Sim) -> None:
+    window = {"startDateUtc": "2026-11-24T08:00:00+00:00", "endDateUtc": "2026-11-24T12:00:00+00:00", "price": 0}
+    body = seeds.place_body()
+    body["shippingData"]["logisticsInfo"][1]["deliveryWindow"] = window
+    await sim.call("PUT", PLACE, json=body, expect=200)
+    chain = await sim.order(seeds.SEED_ORDER_ID)
+    assert [li["deliveryWindow"] for li in chain["shippingData"]["logisticsInfo"]] == [None, window]
+    windows = []
+    for franchise_id in chain["franchiseOrderIds"]:
+        franchise = await sim.order(franchise_id)
+        windows += [(item["id"], li["deliveryWindow"])
+                    for item, li in zip(franchise["items"], franchise["shippingData"]["logisticsInfo"], strict=True)]
+    assert sorted(windows, key=lambda w: w[0]) == [("36", window), ("8", None)]
 
 
 BUSINESS_ERRORS = [

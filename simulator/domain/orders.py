@@ -32,6 +32,7 @@ class Item:
     shipping_price: int = 0
     measurement_unit: str = "un"
     unit_multiplier: float = 1.0
+    delivery_window: dict[str, Any] | None = None  # a scheduled delivery's window, as the marketplace sent it
 
     @property
     def total(self) -> int:

@@ -68,7 +68,7 @@ def shipping_data(order: Order, config: Config) -> dict[str, Any]:
         pickup = sla is not None and sla.delivery_channel == "pickup-in-point"
         logistics.append({
             "itemIndex": index, "selectedSla": item.sla, "lockTTL": "10d", "price": item.shipping_price,
-            "listPrice": item.shipping_price, "sellingPrice": item.shipping_price, "deliveryWindow": None,
+            "listPrice": item.shipping_price, "sellingPrice": item.shipping_price, "deliveryWindow": item.delivery_window,
             "deliveryCompany": item.store_id, "shippingEstimate": sla.shipping_estimate if sla else None,
             "shippingEstimateDate": None, "slas": [], "shipsTo": [], "deliveryIds": [
                 {"courierId": item.store_id, "courierName": item.store_id, "dockId": item.store_id,

@@ -145,7 +145,8 @@ class OrderService:
             items = [
                 Item(id=line["sku"], quantity=line["quantity"], price=line["price"], seller=line["seller"],
                      name=line["name"], store_id=store_id, sla=line["sla"], delivery_channel=line["channel"],
-                     shipping_price=line["shipping"], measurement_unit=line["unit"], unit_multiplier=line["multiplier"])
+                     shipping_price=line["shipping"], measurement_unit=line["unit"], unit_multiplier=line["multiplier"],
+                     delivery_window=line["window"])
                 for line, store_id in zip(lines, stores, strict=True)
             ]
             chain = self._new_order(account, Kind.CHAIN, chain_id, affiliate_id, sales_channel, body, items, now)
@@ -227,7 +228,8 @@ class OrderService:
                 warnings.append(f"items[{index}].price {price} differs from the catalog price {product.price} of SKU {sku}")
             lines.append({"sku": sku, "quantity": item["quantity"], "price": price, "seller": item["seller"],
                           "name": product.name, "sla": sla.id, "channel": channel, "shipping": info.get("price", 0),
-                          "unit": product.measurement_unit, "multiplier": product.unit_multiplier, "warnings": warnings})
+                          "unit": product.measurement_unit, "multiplier": product.unit_multiplier, "warnings": warnings,
+                          "window": info.get("deliveryWindow")})
         value = sum(line["price"] * line["quantity"] + line["shipping"] for line in lines)
         if value > MAX_VALUE:
             raise BadRequest("SIM002", f"Invalid request body: items: the order's value would be {value} cents, over "
