@@ -144,6 +144,8 @@ BAD_BODIES = [
      "shippingData.logisticsInfo[1].deliveryWindow"),
     ("delivery window with no end", {"shippingData.logisticsInfo.0.deliveryWindow": {"startDateUtc": "x"}}, "ORD006",
      "endDateUtc"),
+    ("contact information a string", {"shippingData.contactInformation": "Ann"}, "ORD006",
+     "shippingData.contactInformation"),
     ("order group missing", {"marketplaceOrderGroup": _DELETE}, "CHK0144", "marketplaceOrderGroup"),
     ("order group with a slash", {"marketplaceOrderGroup": "a/b"}, "CHK0144", "marketplaceOrderGroup"),
     ("payment value text", {"marketplacePaymentValue": "1550"}, "CHK0145", "marketplacePaymentValue"),
@@ -190,6 +192,17 @@ async def test_a_scheduled_delivery_window_is_kept_on_the_chain_and_franchise_or
         windows += [(item["id"], li["deliveryWindow"])
                     for item, li in zip(franchise["items"], franchise["shippingData"]["logisticsInfo"], strict=True)]
     assert sorted(windows, key=lambda w: w[0]) == [("36", window), ("8", None)]
+
+
+async def test_pickup_contact_information_is_kept(sim: Sim) -> None:
+    contact = [{"id": "c-1", "email": "picker@example.com", "firstName": "Ann", "lastName": "Lee",
+                "document": "21133355524", "documentType": "cpf", "phone": "+5511999999999"}]
+    body = seeds.place_body()
+    body["shippingData"]["contactInformation"] = contact
+    await sim.call("PUT", PLACE, json=body, expect=200)
+    assert (await sim.order(seeds.SEED_ORDER_ID))["shippingData"]["contactInformation"] == contact
+    await sim.place("plain")
+    assert (await sim.order("MKP-plain-01"))["shippingData"]["contactInformation"] == []
 
 
 BUSINESS_ERRORS = [

@@ -87,7 +87,7 @@ def shipping_data(order: Order, config: Config) -> dict[str, Any]:
     address = address_json(raw["address"]) if raw.get("address") else (selected[0] if selected else None)
     return {
         "id": "shippingData", "address": address, "logisticsInfo": logistics, "trackingHints": None,
-        "selectedAddresses": selected, "contactInformation": [],
+        "selectedAddresses": selected, "contactInformation": raw.get("contactInformation") or [],
     }
 
 
