@@ -123,6 +123,16 @@ async def test_marketing_data_is_kept_and_filters_by_utm_source(sim: Sim) -> Non
     assert status == 400 and "marketingData.utmSource" in body["error"]["message"], body
 
 
+async def test_the_open_text_field_is_kept(sim: Sim) -> None:
+    await sim.place("noted", openTextField={"value": "leave it with the porter"})
+    await sim.place("plain")
+    assert (await sim.order("MKP-noted-01"))["openTextField"] == {"value": "leave it with the porter"}
+    assert (await sim.order("MKP-plain-01"))["openTextField"] is None
+    status, body = await sim.call("PUT", "/api/checkout/pvt/orders?sc=1&affiliateId=MKP",
+                                  json=seeds.place_body("bad", openTextField="porter"))
+    assert status == 400 and "openTextField" in body["error"]["message"], body
+
+
 async def test_list_filters_by_authorized_and_invoiced_dates(sim: Sim) -> None:
     from datetime import timedelta
 

@@ -80,6 +80,7 @@ class Order:
     increment: int = 0
     warnings: list[str] = field(default_factory=list)
     marketing_data: dict[str, Any] | None = None  # the marketplace's marketingData (UTM, coupon), as sent
+    open_text_field: dict[str, Any] | None = None  # the marketplace's openTextField ({"value": ...}), as sent
     timeline: list[Transition] = field(default_factory=list)
 
     # --- money ---------------------------------------------------------------------------

@@ -167,7 +167,7 @@ def order_json(order: Order, config: Config) -> dict[str, Any]:
         "marketplace": {"baseURL": order.marketplace_services_endpoint, "isCertified": None, "name": order.affiliate_id},
         "storePreferencesData": {"countryCode": "BRA", "currencyCode": "BRL", "currencyLocale": 1046,
                                  "currencySymbol": "R$", "timeZone": "E. South America Standard Time"},
-        "customData": None, "commercialConditionData": None, "openTextField": None, "invoiceData": None,
+        "customData": None, "commercialConditionData": None, "openTextField": order.open_text_field, "invoiceData": None,
         "changesAttachment": changes_attachment(order), "callCenterOperatorData": None,
         "packageAttachment": {"packages": packages(order)}, "paymentData": {"giftCards": [], "transactions": []},
         "shippingData": shipping_data(order, config), "ratesAndBenefitsData": rates_and_benefits(),

@@ -185,6 +185,7 @@ class OrderService:
             marketplace_payment_value=body["marketplacePaymentValue"], creation_date=now, last_change=now,
             items=items, client_profile=dict(body["clientProfileData"]), shipping_data=dict(body["shippingData"]),
             marketing_data=body.get("marketingData"),
+            open_text_field=body.get("openTextField"),
         )
 
     def _check_items(self, body: dict[str, Any]) -> list[dict[str, Any]]:
