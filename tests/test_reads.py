@@ -49,6 +49,7 @@ async def test_list_pages_and_filters_by_status(sim: Sim) -> None:
     _, body = await sim.call("GET", "/api/oms/pvt/orders?f_status=payment-approved&orderBy=orderId,asc")
     assert [o["orderId"] for o in body["list"]] == ["MKP-list-1-01", "MKP-list-3-01"]
     assert all(o["items"] is None for o in body["list"])
+    assert all(o["hostname"] == "moisim" for o in body["list"])  # the account, as on the order itself
     _, body = await sim.call("GET", "/api/oms/pvt/orders?f_status=payment-approved,waiting-for-mkt-authorization")
     assert body["paging"]["total"] == 5
 

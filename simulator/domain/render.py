@@ -211,7 +211,7 @@ def item_metadata(order: Order) -> dict[str, Any]:
                       for i in order.items]}
 
 
-def list_entry(order: Order) -> dict[str, Any]:
+def list_entry(order: Order, config: Config) -> dict[str, Any]:
     """One entry of GET /api/oms/pvt/orders (``items`` is null there, as in VTEX)."""
     return {
         "orderId": order.id, "creationDate": iso(order.creation_date),
@@ -226,7 +226,7 @@ def list_entry(order: Order) -> dict[str, Any]:
         "orderIsComplete": True, "listId": None, "listType": None,
         "authorizedDate": iso(order.entered(Status.PAYMENT_APPROVED)), "callCenterOperatorName": None,
         "totalItems": order.total_items, "currencyCode": "BRL",
-        "hostname": None, "invoiceOutput": [p["invoiceNumber"] for p in order.packages if p["type"] == "Output"],
+        "hostname": config.account, "invoiceOutput": [p["invoiceNumber"] for p in order.packages if p["type"] == "Output"],
         "invoiceInput": [p["invoiceNumber"] for p in order.packages if p["type"] == "Input"],
         "lastChange": iso(order.last_change), "isAllDelivered": False, "isAnyDelivered": False,
         "giftCardProviders": None, "orderFormId": None, "paymentApprovedDate": iso(order.entered(Status.PAYMENT_APPROVED)),

@@ -58,7 +58,7 @@ async def list_orders(request: web.Request) -> web.Response:
     found = app[keys.STORE].list_orders(request[ACCOUNT], where, descending=descending, order_by=field,
                                         limit=per_page, offset=(page - 1) * per_page)
     return json_response({
-        "list": [render.list_entry(o) for o in found.orders], "facets": [],
+        "list": [render.list_entry(o, app[keys.CONFIG]) for o in found.orders], "facets": [],
         "paging": {"total": found.total, "pages": math.ceil(found.total / per_page), "currentPage": page,
                    "perPage": per_page},
         "stats": render.list_stats(found.value, found.items),
