@@ -146,6 +146,8 @@ BAD_BODIES = [
      "endDateUtc"),
     ("contact information a string", {"shippingData.contactInformation": "Ann"}, "ORD006",
      "shippingData.contactInformation"),
+    ("is gift a word", {"items.1.isGift": "yes"}, "SIM002", "items[1].isGift"),
+    ("attachments not a list", {"items.0.attachments": {"name": "x"}}, "SIM002", "items[0].attachments"),
     ("order group missing", {"marketplaceOrderGroup": _DELETE}, "CHK0144", "marketplaceOrderGroup"),
     ("order group with a slash", {"marketplaceOrderGroup": "a/b"}, "CHK0144", "marketplaceOrderGroup"),
     ("payment value text", {"marketplacePaymentValue": "1550"}, "CHK0145", "marketplacePaymentValue"),
@@ -192,6 +194,22 @@ async def test_a_scheduled_delivery_window_is_kept_on_the_chain_and_franchise_or
         windows += [(item["id"], li["deliveryWindow"])
                     for item, li in zip(franchise["items"], franchise["shippingData"]["logisticsInfo"], strict=True)]
     assert sorted(windows, key=lambda w: w[0]) == [("36", window), ("8", None)]
+
+
+async def test_item_attachments_gifts_and_tags_are_kept_as_sent(sim: Sim) -> None:
+    sent = {"attachments": [{"name": "Engraving", "content": {"text": "A & B"}}], "isGift": True,
+            "priceTags": [{"name": "discount@marketplace", "value": -100, "isPercentual": False}],
+            "itemAttachment": {"name": "Engraving", "content": {"text": "A & B"}}, "commission": 15,
+            "freightCommission": 5, "bundleItems": [{"id": "gift-wrap", "name": "Gift wrap", "price": 0}]}
+    body = seeds.place_body()
+    body["items"][1].update(sent)
+    placed = (await sim.call("PUT", PLACE, json=body, expect=200))[1]
+    chain = await sim.order(seeds.SEED_ORDER_ID)
+    franchise_items = [i for f in chain["franchiseOrderIds"] for i in (await sim.order(f))["items"]]
+    for item in (placed["orders"][0]["items"][1], chain["items"][1], *[i for i in franchise_items if i["id"] == "36"]):
+        assert {k: item[k] for k in sent} == sent
+    plain = chain["items"][0]
+    assert (plain["attachments"], plain["isGift"], plain["priceTags"], plain["commission"]) == ([], False, [], 0)
 
 
 async def test_pickup_contact_information_is_kept(sim: Sim) -> None:

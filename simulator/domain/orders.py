@@ -33,6 +33,7 @@ class Item:
     measurement_unit: str = "un"
     unit_multiplier: float = 1.0
     delivery_window: dict[str, Any] | None = None  # a scheduled delivery's window, as the marketplace sent it
+    sent: dict[str, Any] | None = None  # fields VTEX shows that the marketplace gave: attachments, isGift...
 
     @property
     def total(self) -> int:

@@ -31,8 +31,14 @@ STATUS_DESCRIPTIONS = {
 ORIGIN = {Kind.CHAIN: "Chain", Kind.FRANCHISE: "Fulfillment"}
 
 
+# An item's fields that VTEX shows as the marketplace placed them (Checkout's and the fulfillment
+# protocol's item): kept on the item and shown over moisim's defaults.
+ITEM_FIELDS_AS_SENT = ("attachments", "itemAttachment", "bundleItems", "priceTags", "isGift", "commission",
+                       "freightCommission")
+
+
 def item_json(item: Item, index: int, order: Order) -> dict[str, Any]:
-    return {
+    shown: dict[str, Any] = {
         "uniqueId": f"{order.id}-{index}", "id": item.id, "productId": item.id, "ean": None,
         "lockId": order.id, "itemAttachment": {"content": {}, "name": None}, "attachments": [],
         "quantity": item.quantity, "seller": item.seller, "name": item.name, "refId": item.id,
@@ -50,6 +56,9 @@ def item_json(item: Item, index: int, order: Order) -> dict[str, Any]:
         "serialNumbers": None, "assemblies": [], "costPrice": None,
         "fulfillment": {"franchiseStore": item.store_id},
     }
+    if item.sent:
+        shown.update((k, v) for k, v in item.sent.items() if v is not None)
+    return shown
 
 
 def totals(order: Order) -> list[dict[str, Any]]:

@@ -146,7 +146,7 @@ class OrderService:
                 Item(id=line["sku"], quantity=line["quantity"], price=line["price"], seller=line["seller"],
                      name=line["name"], store_id=store_id, sla=line["sla"], delivery_channel=line["channel"],
                      shipping_price=line["shipping"], measurement_unit=line["unit"], unit_multiplier=line["multiplier"],
-                     delivery_window=line["window"])
+                     delivery_window=line["window"], sent=line["sent"])
                 for line, store_id in zip(lines, stores, strict=True)
             ]
             chain = self._new_order(account, Kind.CHAIN, chain_id, affiliate_id, sales_channel, body, items, now)
@@ -230,7 +230,8 @@ class OrderService:
             lines.append({"sku": sku, "quantity": item["quantity"], "price": price, "seller": item["seller"],
                           "name": product.name, "sla": sla.id, "channel": channel, "shipping": info.get("price", 0),
                           "unit": product.measurement_unit, "multiplier": product.unit_multiplier, "warnings": warnings,
-                          "window": info.get("deliveryWindow")})
+                          "window": info.get("deliveryWindow"),
+                          "sent": {k: item[k] for k in render.ITEM_FIELDS_AS_SENT if k in item} or None})
         value = sum(line["price"] * line["quantity"] + line["shipping"] for line in lines)
         if value > MAX_VALUE:
             raise BadRequest("SIM002", f"Invalid request body: items: the order's value would be {value} cents, over "
