@@ -85,6 +85,10 @@ async def test_q_finds_orders_by_id_group_email_document_and_name(sim: Sim) -> N
     assert await listed(sim, "q=nobody") == []
     assert await listed(sim, "q=") == ["MKP-other-01", "MKP-taylor-01"]  # an empty search is no search
     assert await listed(sim, "q=ann&f_status=canceled") == []  # with the other filters, not instead of them
+    # Any case beyond ASCII too (SQLite's own lower() leaves É as it is).
+    await sim.place("jose", clientProfileData={"email": "jose@example.com", "firstName": "José", "lastName": "Ávila"})
+    for q in ("JOSÉ", "josé", "ávila", "JOSÉ%20ÁVILA"):
+        assert await listed(sim, f"q={q}") == ["MKP-jose-01"], q
 
 
 async def test_list_sorts_by_every_order_field_vtex_documents(sim: Sim) -> None:

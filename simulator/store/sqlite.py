@@ -156,13 +156,22 @@ def _filter_sql(account: str, where: OrderFilter) -> tuple[str, list[Any]]:
         terms.append(f"json_extract(doc, '$.marketing_data.utmSource') IN ({','.join('?' * len(where.utm_sources))})")
         args += where.utm_sources
     if where.text:
-        profile = "json_extract(doc, '$.client_profile.{}')"
-        name = f"trim(coalesce({profile.format('firstName')}, '') || ' ' || coalesce({profile.format('lastName')}, ''))"
-        terms.append(f"(order_id = ? OR order_group = ? OR {profile.format('document')} = ? OR lower({profile.format('email')})"
-                     f" = lower(?) OR lower({profile.format('firstName')}) = lower(?) OR lower({profile.format('lastName')})"
-                     f" = lower(?) OR lower({name}) = lower(?))")
-        args += [where.text] * 7
+        terms.append("(order_id = ? OR order_group = ? OR client_matches(json_extract(doc, '$.client_profile.email',"
+                     " '$.client_profile.document', '$.client_profile.firstName', '$.client_profile.lastName'), ?))")
+        args += [where.text, where.text, where.text.casefold()]
     return " AND ".join(terms), args
+
+
+def _client_matches(fields: str | None, wanted: str) -> bool:
+    """Whether q (casefolded) is a client's email, document, first, last or full name, in any case:
+    Python's casefold, since SQLite's lower() folds only ASCII letters (JOSÉ would miss José).
+    ``fields`` is the JSON array of the four, as json_extract gives them."""
+    try:
+        email, document, first, last = loads(fields or "[]")
+    except (ValueError, TypeError):  # not four values: a document this moisim did not write
+        return False
+    full = " ".join(n for n in (first, last) if isinstance(n, str) and n)
+    return any(isinstance(v, str) and v.casefold() == wanted for v in (email, document, first, last, full))
 
 
 class DatabaseInUse(sqlite3.OperationalError):
@@ -228,6 +237,7 @@ class SqliteStore:
         # savepoint changes into a statement journal; in a temporary file that doubled the cost of
         # a placement's writes, in memory it is a memcpy. Commits still go to the WAL on disk.
         self._db.execute("PRAGMA temp_store=MEMORY")
+        self._db.create_function("client_matches", 2, _client_matches, deterministic=True)  # the list's q
         self._db.executescript(SCHEMA)
         _migrate(self._db)
         self._depth = 0
