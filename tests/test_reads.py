@@ -183,6 +183,7 @@ async def test_list_filters_by_sales_channel_affiliate_and_what_chain_orders_nev
     assert await listed(sim, "f_salesChannel=9") == []
     assert await listed(sim, "f_affiliateId=SHP,MKP") == both
     assert await listed(sim, "f_affiliateId=MKP&salesChannelId=2") == []
+    assert await listed(sim, "f_affiliateId=,") == both  # an empty list filters nothing, as f_status's does
     # The marketplace pays, on its side: a chain order has no payment names, promotions or
     # call-center operator, nor is it inStore or incomplete. Such a filter selects none (and
     # these orders were placed without marketingData, so they have no UTM source either).

@@ -75,9 +75,7 @@ def _flag(query: Mapping[str, str], name: str) -> bool:
 def _affiliates(query: Mapping[str, str], config: Config) -> tuple[str, ...] | None:
     """f_affiliateId, narrowed by the sales channel (f_salesChannel or salesChannelId: moisim's
     sales channels are named by their ids) through the affiliates bound to it; None: any."""
-    wanted: set[str] | None = None
-    if query.get("f_affiliateId", "").strip():
-        wanted = set(_values(query, "f_affiliateId"))
+    wanted = set(_values(query, "f_affiliateId")) or None  # empty, like f_status's: no filter
     channels = set(_values(query, "f_salesChannel")) | set(_values(query, "salesChannelId"))
     if channels:
         bound = {a for a, sc in config.affiliates.items() if sc in channels}
