@@ -152,6 +152,8 @@ def _message(error: Any) -> str:
         # "is not valid under any of the given schemas" says nothing; the schema says what it wants
         return f"{_as_json(error.instance)} is not {described}"
     text = error.message
+    if error.validator == "pattern" and described:
+        text += f" ({described})"  # a regular expression alone is a puzzle; the schema says what it means
     # jsonschema starts most messages with the value as Python writes it (None, True, '10'):
     # a client wrote JSON, so it gets the value back as JSON (null, true, "10").
     python = repr(error.instance)

@@ -8,11 +8,13 @@ read them find what they expect.
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
 from simulator.clock import iso
 from simulator.config import Config
 from simulator.domain.orders import Figures, Item, Order
+from simulator.domain.shipping import estimate_date
 from simulator.domain.workflow import Kind, Status
 
 STATUS_DESCRIPTIONS = {
@@ -70,8 +72,24 @@ def totals(order: Order) -> list[dict[str, Any]]:
     ]
 
 
+def authorized_date(order: Order) -> datetime | None:
+    """When the order was authorized: the chain order's payment approval, the franchise order's
+    entry into its cancellation window (VTEX's ``authorizedDate``)."""
+    return order.entered(Status.PAYMENT_APPROVED if order.kind is Kind.CHAIN else Status.WINDOW_TO_CANCEL)
+
+
+def estimate_dates(order: Order, config: Config) -> list[datetime | None]:
+    """Each item's ``shippingEstimateDate``: its SLA's estimate counted from the authorization
+    (VTEX defines it "after the confirmation of the order"); None before."""
+    authorized = authorized_date(order)
+    slas = config.slas
+    return [estimate_date(authorized, slas[item.sla].shipping_estimate) if authorized and item.sla in slas else None
+            for item in order.items]
+
+
 def shipping_data(order: Order, config: Config) -> dict[str, Any]:
     logistics = []
+    estimates = estimate_dates(order, config)
     for index, item in enumerate(order.items):
         sla = config.slas.get(item.sla)
         pickup = sla is not None and sla.delivery_channel == "pickup-in-point"
@@ -79,7 +97,7 @@ def shipping_data(order: Order, config: Config) -> dict[str, Any]:
             "itemIndex": index, "selectedSla": item.sla, "lockTTL": "10d", "price": item.shipping_price,
             "listPrice": item.shipping_price, "sellingPrice": item.shipping_price, "deliveryWindow": item.delivery_window,
             "deliveryCompany": item.store_id, "shippingEstimate": sla.shipping_estimate if sla else None,
-            "shippingEstimateDate": None, "slas": [], "shipsTo": [], "deliveryIds": [
+            "shippingEstimateDate": iso(estimates[index]), "slas": [], "shipsTo": [], "deliveryIds": [
                 {"courierId": item.store_id, "courierName": item.store_id, "dockId": item.store_id,
                  "quantity": item.quantity, "warehouseId": item.store_id, "kitItemDetails": []}],
             "deliveryChannels": [{"id": item.delivery_channel, "stockBalance": 0}],
@@ -87,7 +105,8 @@ def shipping_data(order: Order, config: Config) -> dict[str, Any]:
             "pickupStoreInfo": {"additionalInfo": None, "address": None, "dockId": None,
                                 "friendlyName": sla.pickup_point if pickup and sla else None, "isPickupStore": pickup},
             "addressId": None, "polygonName": None, "pickupPointId": sla.pickup_point if pickup and sla else None,
-            "transitTime": None,
+            # No dock or stock times in moisim: the carrier's transit is the whole estimate.
+            "transitTime": sla.shipping_estimate if sla else None,
         })
     raw = order.shipping_data
     selected = [address_json(a) for a in raw.get("selectedAddresses") or []]
@@ -164,7 +183,7 @@ def order_json(order: Order, config: Config) -> dict[str, Any]:
         "orderGroup": order.order_group, "followUpEmail": order.client_profile.get("email"),
         "lastMessage": None, "hostname": config.account, "isCompleted": True, "roundingError": 0,
         "orderFormId": None, "allowCancellation": not final, "allowEdition": False, "isCheckedIn": False,
-        "authorizedDate": iso(order.entered(Status.PAYMENT_APPROVED if order.kind is Kind.CHAIN else Status.WINDOW_TO_CANCEL)),
+        "authorizedDate": iso(authorized_date(order)),
         "invoicedDate": iso(order.entered(Status.INVOICED)),
         "cancelReason": cancellation.get("Reason") if cancellation else None,
         "checkedInPickupPointId": None,
@@ -231,7 +250,9 @@ def list_entry(order: Order, config: Config) -> dict[str, Any]:
         "marketPlaceOrderId": order.marketplace_order_group, "sequence": str(order.sequence),
         "salesChannel": order.sales_channel, "affiliateId": order.affiliate_id, "origin": ORIGIN[order.kind],
         "workflowInErrorState": False, "workflowInRetry": False, "lastMessageUnread": None,
-        "ShippingEstimatedDate": None, "ShippingEstimatedDateMax": None, "ShippingEstimatedDateMin": None,
+        # The latest item's estimate: the day the whole order is due. VTEX's examples leave Max and Min null.
+        "ShippingEstimatedDate": iso(max((d for d in estimate_dates(order, config) if d), default=None)),
+        "ShippingEstimatedDateMax": None, "ShippingEstimatedDateMin": None,
         "orderIsComplete": True, "listId": None, "listType": None,
         "authorizedDate": iso(order.entered(Status.PAYMENT_APPROVED)), "callCenterOperatorName": None,
         "totalItems": order.total_items, "currencyCode": "BRL",

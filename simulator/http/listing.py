@@ -22,7 +22,7 @@ _RANGE = re.compile(r"^\s*(?P<field>\w+):\[(?P<a>[^\]]+?)\s+TO\s+(?P<b>[^\]]+?)\
 _NEVER_CARRIED = ("f_paymentNames", "f_callCenterOperatorName", "f_RnB")
 # VTEX's, not moisim's (yet): refused, never ignored.
 _NOT_SUPPORTED = {
-    "f_shippingEstimate": "moisim keeps no shipping estimates",
+    "f_shippingEstimate": "moisim does not filter by shipping estimate",
     "searchField": "moisim searches with q (order id, email, document, client name)",
 }
 SUPPORTED = ("page, per_page, orderBy, q, f_status, f_creationDate, f_authorizedDate, f_invoicedDate, "
