@@ -152,6 +152,42 @@ async def test_a_database_written_before_list_stats_gets_its_figures(make_sim, t
     assert after["stats"]["stats"]["totalItems"]["Sum"] == 2 + 4
 
 
+async def test_a_database_written_before_the_filter_columns_is_migrated(make_sim, tmp_path: Path) -> None:
+    """0.3 filtered the list by reading every order's document; the migration writes the filter
+    columns and the client terms for the orders placed before the upgrade."""
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    config = sim_config(store={"path": str(path)})
+    first = await make_sim(config)
+    await first.place("before-1", clientProfileData={"email": "ana@example.com", "firstName": "Ána", "lastName": "Lee"},
+                      marketingData={"utmSource": "newsletter"})
+    await first.authorize("MKP-before-1-01", "before-1")
+    await first.place("before-2")
+    queries = ["q=ÁNA%20LEE", "q=ana@example.com", "f_UtmSource=newsletter", "f_status=payment-approved",
+               "f_authorizedDate=authorizedDate:[2000-01-01T00:00:00Z TO 2100-01-01T00:00:00Z]"]
+    before = {q: (await first.call("GET", f"/api/oms/pvt/orders?{q}"))[1]["list"] for q in queries}
+    assert all([o["orderId"] for o in found] == ["MKP-before-1-01"] for found in before.values()), before
+    await first.client.close()
+    first.store.close()
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("DROP INDEX orders_chain_listing")  # 0.3's listing index, columns and no client terms
+    db.execute("CREATE INDEX orders_chain_listing ON orders (account, creation_date, order_id, status, affiliate_id,"
+               " value, total_items) WHERE kind = 'chain'")
+    for column in ("authorized_at", "invoiced_at", "input_invoice", "utm_source"):
+        db.execute(f"ALTER TABLE orders DROP COLUMN {column}")
+    db.execute("DROP TABLE client_terms")
+    db.close()
+
+    second = await make_sim(config)
+    after = {q: (await second.call("GET", f"/api/oms/pvt/orders?{q}"))[1]["list"] for q in queries}
+    assert after == before
+    from simulator.store.sqlite import LISTING_INDEX
+
+    [(index,)] = sqlite3.connect(path).execute("SELECT sql FROM sqlite_master WHERE name='orders_chain_listing'")
+    assert index == LISTING_INDEX
+
+
 def test_a_database_file_has_one_store_at_a_time(tmp_path: Path) -> None:
     from simulator.store.sqlite import DatabaseInUse, SqliteStore
 

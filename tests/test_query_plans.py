@@ -30,6 +30,9 @@ async def test_no_statement_scans_a_table(make_sim, marketplace: MarketplaceStub
         await sim.call("GET", "/api/oms/pvt/orders?f_status=invoiced&orderBy=orderId,asc", expect=200)
         await sim.call("GET", "/api/oms/pvt/orders?f_creationDate=creationDate:[2020-01-01T00:00:00Z TO "
                               "2100-01-01T00:00:00Z]&f_affiliateId=MKP", expect=200)
+        await sim.call("GET", "/api/oms/pvt/orders?q=sicrano@mailinator.com&f_authorizedDate=authorizedDate:[2020-01-01T"
+                              "00:00:00Z TO 2100-01-01T00:00:00Z]&f_invoicedDate=invoicedDate:[2020-01-01T00:00:00Z TO "
+                              "2100-01-01T00:00:00Z]&f_hasInputInvoice=true&f_UtmSource=x", expect=200)
         await sim.call("GET", "/api/oms/pvt/orders/order-group/MKP-c2", expect=200)
         await sim.call("GET", "/_sim/journal?orderId=MKP-c2-01&direction=in", role="admin", expect=200)
         await sim.call("GET", f"/_sim/orders/{seeds.SEED_ORDER_ID}", role="admin", expect=200)

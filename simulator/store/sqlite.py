@@ -29,6 +29,7 @@ from typing import Any, Iterable, Iterator
 from simulator.clock import iso
 from simulator.jsontext import dumps as _dumps, dumps_bytes, loads
 from simulator.domain.orders import Figures, Order
+from simulator.domain.workflow import Kind, Status
 from simulator.store.base import ANY_ORDER, Delivery, JournalEntry, Kept, Listing, OrderFilter, Playback, Timer
 
 log = logging.getLogger("moisim.store")
@@ -48,8 +49,21 @@ CREATE TABLE IF NOT EXISTS orders (
     placement TEXT,
     value INTEGER NOT NULL DEFAULT 0,
     total_items INTEGER NOT NULL DEFAULT 0,
+    -- What the list filters by besides status, date and affiliate (see _listing_facts); in the
+    -- listing index, so a filtered list never reads the documents.
+    authorized_at TEXT,
+    invoiced_at TEXT,
+    input_invoice INTEGER NOT NULL DEFAULT 0,
+    utm_source TEXT,
     PRIMARY KEY (account, order_id)
 );
+-- The list's q: a chain order's client email, document, first, last and full name, casefolded.
+CREATE TABLE IF NOT EXISTS client_terms (
+    account TEXT NOT NULL,
+    term TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    PRIMARY KEY (account, term, order_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sequences (account TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS stock (
     account TEXT NOT NULL,
@@ -130,9 +144,8 @@ ORDER_COLUMNS = {"creationDate": "creation_date", "orderId": "order_id", "items"
 
 
 def _filter_sql(account: str, where: OrderFilter) -> tuple[str, list[Any]]:
-    """The WHERE clause of a listing and its arguments. Status, creation date and affiliate are
-    columns of the listing index; the dates of later moves, invoices and the client's data are
-    read from each order's document (JSON1), so a listing that asks for them reads the rows."""
+    """The WHERE clause of a listing and its arguments. Every filter is a column of the listing
+    index, and q a lookup in client_terms: a list never reads the order documents to filter."""
     terms, args = ["account=?", "kind='chain'"], [account]
     if where.nothing or where.affiliate_ids == ():
         terms.append("0")
@@ -145,33 +158,68 @@ def _filter_sql(account: str, where: OrderFilter) -> tuple[str, list[Any]]:
     if where.affiliate_ids:
         terms.append(f"affiliate_id IN ({','.join('?' * len(where.affiliate_ids))})")
         args += where.affiliate_ids
-    for status, bounds in (("payment-approved", where.authorized), ("invoiced", where.invoiced)):
+    for column, bounds in (("authorized_at", where.authorized), ("invoiced_at", where.invoiced)):
         if bounds:
-            terms.append("(SELECT json_extract(value, '$.at') FROM json_each(doc, '$.timeline')"
-                         " WHERE json_extract(value, '$.to') = ? ORDER BY key DESC LIMIT 1) BETWEEN ? AND ?")
-            args += [status, *bounds]
+            terms.append(f"{column} BETWEEN ? AND ?")
+            args += bounds
     if where.input_invoice:
-        terms.append("EXISTS (SELECT 1 FROM json_each(doc, '$.packages') WHERE json_extract(value, '$.type') = 'Input')")
+        terms.append("input_invoice = 1")
     if where.utm_sources:
-        terms.append(f"json_extract(doc, '$.marketing_data.utmSource') IN ({','.join('?' * len(where.utm_sources))})")
+        terms.append(f"utm_source IN ({','.join('?' * len(where.utm_sources))})")
         args += where.utm_sources
     if where.text:
-        terms.append("(order_id = ? OR order_group = ? OR client_matches(json_extract(doc, '$.client_profile.email',"
-                     " '$.client_profile.document', '$.client_profile.firstName', '$.client_profile.lastName'), ?))")
-        args += [where.text, where.text, where.text.casefold()]
+        # An order id, or a group: a chain order's id is its group's and "-01". Both are in the
+        # listing index, so the list reads no order row to find them.
+        terms.append("(order_id IN (?, ?) OR order_id IN (SELECT order_id FROM client_terms WHERE account = ? AND term = ?))")
+        args += [where.text, where.text + "-01", account, where.text.casefold()]
     return " AND ".join(terms), args
 
 
-def _client_matches(fields: str | None, wanted: str) -> bool:
-    """Whether q (casefolded) is a client's email, document, first, last or full name, in any case:
-    Python's casefold, since SQLite's lower() folds only ASCII letters (JOSÉ would miss José).
-    ``fields`` is the JSON array of the four, as json_extract gives them."""
-    try:
-        email, document, first, last = loads(fields or "[]")
-    except (ValueError, TypeError):  # not four values: a document this moisim did not write
-        return False
+_ORDER_COLUMNS = ("account, order_id, kind, order_group, parent_id, status, affiliate_id, marketplace_order_group,"
+                  " creation_date, doc, placement, value, total_items")
+_ORDER_VALUES = "?,?,?,?,?,?,?,?,?,CAST(? AS TEXT),CAST(? AS TEXT),?,?"
+# A new order: an order id that exists already is an error, never overwritten. It is not yet
+# authorized or invoiced, so of the list's filter columns only utm_source is known (placement is
+# on every request's path: it binds no more than it must).
+_INSERT_ORDER = f"INSERT INTO orders ({_ORDER_COLUMNS}, utm_source) VALUES ({_ORDER_VALUES},?)"
+# An upsert, not INSERT OR REPLACE: a replace deletes the row and rewrites every index.
+_UPSERT_ORDER = (f"INSERT INTO orders ({_ORDER_COLUMNS}, authorized_at, invoiced_at, input_invoice, utm_source)"
+                 f" VALUES ({_ORDER_VALUES},?,?,?,?) ON CONFLICT (account, order_id) DO UPDATE SET status=excluded.status,"
+                 " doc=excluded.doc, placement=COALESCE(excluded.placement, placement), value=excluded.value,"
+                 " total_items=excluded.total_items, authorized_at=excluded.authorized_at,"
+                 " invoiced_at=excluded.invoiced_at, input_invoice=excluded.input_invoice")
+
+
+def _utm_source(order: Order) -> str | None:
+    marketing = order.marketing_data
+    utm = marketing.get("utmSource") if isinstance(marketing, dict) else None
+    return utm if isinstance(utm, str) else None
+
+
+def _listing_facts(order: Order) -> tuple[str | None, str | None, int, str | None]:
+    """A chain order's columns for the list's filters: when it last entered payment-approved and
+    invoiced, whether it has a return (Input) invoice, the utmSource the marketplace sent.
+    Franchise orders are not listed: nothing."""
+    if order.kind is not Kind.CHAIN:
+        return None, None, 0, None
+    return (iso(order.entered(Status.PAYMENT_APPROVED)), iso(order.entered(Status.INVOICED)),
+            int(any(p["type"] == "Input" for p in order.packages)), _utm_source(order))
+
+
+# A client has at most five terms (email, document, first, last and full name).
+_TERMS_INSERT = {n: "INSERT INTO client_terms (account, term, order_id) VALUES " + ",".join(["(?,?,?)"] * n)
+                 for n in range(1, 6)}
+
+
+def _client_terms(order: Order) -> set[str]:
+    """What q finds a chain order by, besides its ids: the client's email, document, first, last and
+    full name, casefolded as Python folds them (SQLite's lower() folds only ASCII: JOSÉ would miss
+    José). The client does not change after placement, so these are written once."""
+    profile = order.client_profile
+    first, last = profile.get("firstName"), profile.get("lastName")
     full = " ".join(n for n in (first, last) if isinstance(n, str) and n)
-    return any(isinstance(v, str) and v.casefold() == wanted for v in (email, document, first, last, full))
+    return {v.casefold() for v in (profile.get("email"), profile.get("document"), first, last, full)
+            if isinstance(v, str) and v}
 
 
 class DatabaseInUse(sqlite3.OperationalError):
@@ -237,7 +285,6 @@ class SqliteStore:
         # savepoint changes into a statement journal; in a temporary file that doubled the cost of
         # a placement's writes, in memory it is a memcpy. Commits still go to the WAL on disk.
         self._db.execute("PRAGMA temp_store=MEMORY")
-        self._db.create_function("client_matches", 2, _client_matches, deterministic=True)  # the list's q
         self._db.executescript(SCHEMA)
         _migrate(self._db)
         self._depth = 0
@@ -350,18 +397,16 @@ class SqliteStore:
     def save_order(self, order: Order, placement: bytes | None = None, *, new: bool = False) -> None:
         """Insert (``new``: an order id that exists already is an error, never overwritten) or
         update; ``placement`` is the place-order response kept with a new chain order."""
-        # An upsert, not INSERT OR REPLACE: a replace deletes the row and rewrites every index.
         self._db.execute(
-            "INSERT INTO orders (account, order_id, kind, order_group, parent_id, status, affiliate_id,"
-            " marketplace_order_group, creation_date, doc, placement, value, total_items) VALUES"
-            " (?,?,?,?,?,?,?,?,?,CAST(? AS TEXT),CAST(? AS TEXT),?,?)"
-            + ("" if new else " ON CONFLICT (account, order_id) DO UPDATE SET status=excluded.status,"
-               " doc=excluded.doc, placement=COALESCE(excluded.placement, placement), value=excluded.value,"
-               " total_items=excluded.total_items"),
+            _INSERT_ORDER if new else _UPSERT_ORDER,
             (order.account, order.id, str(order.kind), order.order_group, order.parent_id, order.status,
              order.affiliate_id, order.marketplace_order_group, iso(order.creation_date), _text(order.to_doc()),
-             placement, order.value, order.total_items),
+             placement, order.value, order.total_items, *((_utm_source(order),) if new else _listing_facts(order))),
         )
+        if new and order.kind is Kind.CHAIN:
+            terms = _client_terms(order)
+            if terms:  # one statement for all: executemany costs more than the few rows it writes
+                self._db.execute(_TERMS_INSERT[len(terms)], [x for term in terms for x in (order.account, term, order.id)])
 
     def orders_in_group(self, account: str, order_group: str) -> list[Order]:
         # A group's orders are its id plus "-01", "-02"...: a range of the primary key ("." follows "-").
@@ -685,7 +730,7 @@ class _Checkpointer:
 # without them here every list read a few KB of overflow pages per order (580 ms for the stats of
 # 100,000 orders; 50 ms with them here).
 LISTING_INDEX = ("CREATE INDEX orders_chain_listing ON orders (account, creation_date, order_id, status, affiliate_id,"
-                 " value, total_items) WHERE kind = 'chain'")
+                 " value, total_items, authorized_at, invoiced_at, input_invoice, utm_source) WHERE kind = 'chain'")
 
 
 def _migrate(db: sqlite3.Connection) -> None:
@@ -701,6 +746,8 @@ def _migrate(db: sqlite3.Connection) -> None:
             order = Order.from_doc(loads(doc))
             figures.append((order.value, order.total_items, order.account, order.id))
         db.executemany("UPDATE orders SET value=?, total_items=? WHERE account=? AND order_id=?", figures)
+    if "authorized_at" not in columns:  # before 0.4 the list read these from each order's document
+        _add_listing_facts(db)
     listing = db.execute("SELECT sql FROM sqlite_master WHERE type='index' AND name='orders_chain_listing'").fetchone()
     if listing is None or listing[0] != LISTING_INDEX:  # 0.2's held only (account, creation_date, order_id)
         db.execute("DROP INDEX IF EXISTS orders_chain_listing")
@@ -726,6 +773,29 @@ def _migrate(db: sqlite3.Connection) -> None:
             " WHERE kind = 'chain' AND placement IS NULL;"
             "DROP TABLE placements;"
             "COMMIT;")
+
+
+def _add_listing_facts(db: sqlite3.Connection) -> None:
+    """The list's filter columns and client terms, from the documents of the chain orders (read one
+    at a time: a store of 100,000 orders is never in memory at once). One transaction: a server
+    stopped half-way migrates again from the start next time."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for column in ("authorized_at TEXT", "invoiced_at TEXT", "input_invoice INTEGER NOT NULL DEFAULT 0",
+                       "utm_source TEXT"):
+            db.execute(f"ALTER TABLE orders ADD COLUMN {column}")
+        facts, terms = [], []
+        for (doc,) in db.execute("SELECT doc FROM orders WHERE kind = 'chain'"):
+            order = Order.from_doc(loads(doc))
+            facts.append((*_listing_facts(order), order.account, order.id))
+            terms += [(order.account, term, order.id) for term in _client_terms(order)]
+        db.executemany("UPDATE orders SET authorized_at=?, invoiced_at=?, input_invoice=?, utm_source=?"
+                       " WHERE account=? AND order_id=?", facts)
+        db.executemany("INSERT OR IGNORE INTO client_terms (account, term, order_id) VALUES (?,?,?)", terms)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 def _number_old_moves(db: sqlite3.Connection) -> None:
