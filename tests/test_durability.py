@@ -152,7 +152,7 @@ async def test_a_database_written_before_list_stats_gets_its_figures(make_sim, t
     assert after["stats"]["stats"]["totalItems"]["Sum"] == 2 + 4
 
 
-async def test_a_database_written_before_the_filter_columns_is_migrated(make_sim, tmp_path: Path) -> None:
+async def test_a_database_written_before_the_filter_columns_is_migrated(make_sim, tmp_path: Path, caplog) -> None:
     """0.3 filtered the list by reading every order's document; the migration writes the filter
     columns and the client terms for the orders placed before the upgrade."""
     import sqlite3
@@ -179,7 +179,9 @@ async def test_a_database_written_before_the_filter_columns_is_migrated(make_sim
     db.execute("DROP TABLE client_terms")
     db.close()
 
-    second = await make_sim(config)
+    with caplog.at_level("INFO", logger="moisim.store"):
+        second = await make_sim(config)
+    assert "the list's filter columns for 2 chain orders (once)" in caplog.text  # why that start-up took longer
     after = {q: (await second.call("GET", f"/api/oms/pvt/orders?{q}"))[1]["list"] for q in queries}
     assert after == before
     from simulator.store.sqlite import LISTING_INDEX
