@@ -32,6 +32,9 @@ async def test_order_has_vtex_shape(sim: Sim) -> None:
         set(ADDRESS_FIELDS) - {"addressId", "geoCoordinates"})
     assert order["shippingData"]["selectedAddresses"] == [address]
     assert order["sequence"].isdigit()
+    # Not in the placement body; VTEX's order always has them: the store's locale, no opt-in.
+    assert order["clientPreferencesData"] == {"locale": "pt-BR", "optinNewsLetter": False}
+    assert order["storePreferencesData"]["currencyLocale"] == 1046  # pt-BR's LCID
 
 
 async def test_list_pages_and_filters_by_status(sim: Sim) -> None:

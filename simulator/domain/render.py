@@ -189,7 +189,9 @@ def order_json(order: Order, config: Config) -> dict[str, Any]:
         "checkedInPickupPointId": None,
         "totals": totals(order),
         "sellers": sellers(config),
-        "clientPreferencesData": None, "cancellationData": cancellation,
+        # The placement body carries no client preferences; VTEX's order always shows them, and the
+        # store's own locale (pt-BR: currencyLocale 1046 below) is the one its checkout would use.
+        "clientPreferencesData": {"locale": "pt-BR", "optinNewsLetter": False}, "cancellationData": cancellation,
         "cancellationRequests": [order.cancellation_request] if order.cancellation_request else None,
         "taxData": None, "subscriptionData": None, "itemMetadata": item_metadata(order),
         "marketplace": {"baseURL": order.marketplace_services_endpoint, "isCertified": None, "name": order.affiliate_id},
