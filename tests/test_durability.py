@@ -153,8 +153,8 @@ async def test_a_database_written_before_list_stats_gets_its_figures(make_sim, t
 
 
 async def test_a_database_written_before_the_filter_columns_is_migrated(make_sim, tmp_path: Path, caplog) -> None:
-    """0.3 filtered the list by reading every order's document; the migration writes the filter
-    columns and the client terms for the orders placed before the upgrade."""
+    """A store written before the filter columns had the list read the documents; the migration
+    writes the filter columns and the client terms for the orders placed before the upgrade."""
     import sqlite3
 
     path = tmp_path / "old.db"
@@ -171,7 +171,7 @@ async def test_a_database_written_before_the_filter_columns_is_migrated(make_sim
     await first.client.close()
     first.store.close()
     db = sqlite3.connect(path, isolation_level=None)
-    db.execute("DROP INDEX orders_chain_listing")  # 0.3's listing index, columns and no client terms
+    db.execute("DROP INDEX orders_chain_listing")  # the listing index, columns and no client terms of that time
     db.execute("CREATE INDEX orders_chain_listing ON orders (account, creation_date, order_id, status, affiliate_id,"
                " value, total_items) WHERE kind = 'chain'")
     for column in ("authorized_at", "invoiced_at", "input_invoice", "utm_source"):

@@ -746,7 +746,7 @@ def _migrate(db: sqlite3.Connection) -> None:
             order = Order.from_doc(loads(doc))
             figures.append((order.value, order.total_items, order.account, order.id))
         db.executemany("UPDATE orders SET value=?, total_items=? WHERE account=? AND order_id=?", figures)
-    if "authorized_at" not in columns:  # before 0.4 the list read these from each order's document
+    if "authorized_at" not in columns:  # written before the list had filter columns (it read the documents)
         _add_listing_facts(db)
     listing = db.execute("SELECT sql FROM sqlite_master WHERE type='index' AND name='orders_chain_listing'").fetchone()
     if listing is None or listing[0] != LISTING_INDEX:  # 0.2's held only (account, creation_date, order_id)
