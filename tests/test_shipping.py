@@ -97,3 +97,26 @@ async def test_orders_show_the_estimate_date_once_authorized(sim: Sim) -> None:
     # The list shows the day the whole order is due: its latest item's.
     entry = (await sim.call("GET", "/api/oms/pvt/orders"))[1]["list"][0]
     assert parse(entry["ShippingEstimatedDate"]) == friday_noon + timedelta(days=7)
+
+
+async def test_the_date_is_kept_from_the_authorization_not_worked_out_again(sim: Sim) -> None:
+    """An SLA edited after the authorization does not move the dates orders were given; an order
+    authorized by an older moisim (no date kept) shows its SLA's estimate as configured now."""
+    from dataclasses import replace
+
+    from simulator.config import Sla
+    from simulator.domain import render
+
+    await sim.place()
+    await sim.authorize(seeds.SEED_ORDER_ID, "externalMarketplace10")
+    shown = [li["shippingEstimateDate"] for li in (await sim.order(seeds.SEED_ORDER_ID))["shippingData"]["logisticsInfo"]]
+    chain = sim.store.get_order("moisim", seeds.SEED_ORDER_ID)
+    assert [item.shipping_estimate_date for item in chain.items] == shown  # kept with the order
+    slower = replace(sim.service.config, slas={**sim.service.config.slas, "Normal": Sla("Normal", "delivery", "9bd")})
+    assert render.estimate_dates(chain, slower) == shown
+
+    for item in chain.items:
+        item.shipping_estimate_date = None  # as an older moisim stored it
+    authorized = parse(render.order_json(chain, slower)["authorizedDate"])
+    assert render.estimate_dates(chain, slower) == [render.iso(authorized),
+                                                    render.iso(estimate_date(authorized, "9bd"))]

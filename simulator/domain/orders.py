@@ -34,6 +34,7 @@ class Item:
     unit_multiplier: float = 1.0
     delivery_window: dict[str, Any] | None = None  # a scheduled delivery's window, as the marketplace sent it
     sent: dict[str, Any] | None = None  # fields VTEX shows that the marketplace gave: attachments, isGift...
+    shipping_estimate_date: str | None = None  # VTEX's shippingEstimateDate: fixed when the order is authorized
 
     @property
     def total(self) -> int:

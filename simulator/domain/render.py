@@ -78,12 +78,17 @@ def authorized_date(order: Order) -> datetime | None:
     return order.entered(Status.PAYMENT_APPROVED if order.kind is Kind.CHAIN else Status.WINDOW_TO_CANCEL)
 
 
-def estimate_dates(order: Order, config: Config) -> list[datetime | None]:
-    """Each item's ``shippingEstimateDate``: its SLA's estimate counted from the authorization
-    (VTEX defines it "after the confirmation of the order"); None before."""
+def estimate_dates(order: Order, config: Config) -> list[str | None]:
+    """Each item's ``shippingEstimateDate``: fixed when the order was authorized (VTEX defines it
+    "after the confirmation of the order"); None before. An order authorized by an older moisim,
+    or an item a change added, has none kept: its SLA's estimate, as configured now, counted from
+    the authorization."""
     authorized = authorized_date(order)
+    if authorized is None:
+        return [None] * len(order.items)
     slas = config.slas
-    return [estimate_date(authorized, slas[item.sla].shipping_estimate) if authorized and item.sla in slas else None
+    return [item.shipping_estimate_date
+            or (iso(estimate_date(authorized, slas[item.sla].shipping_estimate)) if item.sla in slas else None)
             for item in order.items]
 
 
@@ -97,7 +102,7 @@ def shipping_data(order: Order, config: Config) -> dict[str, Any]:
             "itemIndex": index, "selectedSla": item.sla, "lockTTL": "10d", "price": item.shipping_price,
             "listPrice": item.shipping_price, "sellingPrice": item.shipping_price, "deliveryWindow": item.delivery_window,
             "deliveryCompany": item.store_id, "shippingEstimate": sla.shipping_estimate if sla else None,
-            "shippingEstimateDate": iso(estimates[index]), "slas": [], "shipsTo": [], "deliveryIds": [
+            "shippingEstimateDate": estimates[index], "slas": [], "shipsTo": [], "deliveryIds": [
                 {"courierId": item.store_id, "courierName": item.store_id, "dockId": item.store_id,
                  "quantity": item.quantity, "warehouseId": item.store_id, "kitItemDetails": []}],
             "deliveryChannels": [{"id": item.delivery_channel, "stockBalance": 0}],
@@ -253,7 +258,7 @@ def list_entry(order: Order, config: Config) -> dict[str, Any]:
         "salesChannel": order.sales_channel, "affiliateId": order.affiliate_id, "origin": ORIGIN[order.kind],
         "workflowInErrorState": False, "workflowInRetry": False, "lastMessageUnread": None,
         # The latest item's estimate: the day the whole order is due. VTEX's examples leave Max and Min null.
-        "ShippingEstimatedDate": iso(max((d for d in estimate_dates(order, config) if d), default=None)),
+        "ShippingEstimatedDate": max((d for d in estimate_dates(order, config) if d), default=None),  # one form: ISO in UTC
         "ShippingEstimatedDateMax": None, "ShippingEstimatedDateMin": None,
         "orderIsComplete": True, "listId": None, "listType": None,
         "authorizedDate": iso(order.entered(Status.PAYMENT_APPROVED)), "callCenterOperatorName": None,
