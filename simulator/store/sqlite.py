@@ -149,24 +149,18 @@ def _filter_sql(account: str, where: OrderFilter) -> tuple[str, list[Any]]:
     terms, args = ["account=?", "kind='chain'"], [account]
     if where.nothing or where.affiliate_ids == ():
         terms.append("0")
-    if where.statuses:
-        terms.append(f"status IN ({','.join('?' * len(where.statuses))})")
-        args += where.statuses
-    if where.created:
-        terms.append("creation_date BETWEEN ? AND ?")
-        args += where.created
-    if where.affiliate_ids:
-        terms.append(f"affiliate_id IN ({','.join('?' * len(where.affiliate_ids))})")
-        args += where.affiliate_ids
-    for column, bounds in (("authorized_at", where.authorized), ("invoiced_at", where.invoiced)):
+    for column, values in (("status", where.statuses), ("affiliate_id", where.affiliate_ids),
+                           ("utm_source", where.utm_sources)):
+        if values:
+            terms.append(f"{column} IN ({','.join('?' * len(values))})")
+            args += values
+    for column, bounds in (("creation_date", where.created), ("authorized_at", where.authorized),
+                           ("invoiced_at", where.invoiced)):
         if bounds:
             terms.append(f"{column} BETWEEN ? AND ?")
             args += bounds
     if where.input_invoice:
         terms.append("input_invoice = 1")
-    if where.utm_sources:
-        terms.append(f"utm_source IN ({','.join('?' * len(where.utm_sources))})")
-        args += where.utm_sources
     if where.text:
         # An order id, or a group: a chain order's id is its group's and "-01". Both are in the
         # listing index, so the list reads no order row to find them.
