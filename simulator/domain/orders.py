@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from simulator.clock import iso, parse_iso
-from simulator.domain.workflow import Kind
+from simulator.domain.workflow import Kind, Status
 
 # The largest order value, in cents: the largest integer a JSON reader that holds numbers as
 # doubles (JavaScript's, say) still reads exactly, and far inside SQLite's 64-bit integers.
@@ -120,6 +120,12 @@ class Order:
             if move.to_status == status:
                 return move.at
         return None
+
+    @property
+    def authorized_date(self) -> datetime | None:
+        """When the order was authorized (VTEX's ``authorizedDate``): the chain order's payment
+        approval, the franchise order's entry into its cancellation window."""
+        return self.entered(Status.PAYMENT_APPROVED if self.kind is Kind.CHAIN else Status.WINDOW_TO_CANCEL)
 
     @property
     def previous_status(self) -> str | None:

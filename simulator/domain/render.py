@@ -8,7 +8,6 @@ read them find what they expect.
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from typing import Any
 
 from simulator.clock import iso
@@ -72,18 +71,12 @@ def totals(order: Order) -> list[dict[str, Any]]:
     ]
 
 
-def authorized_date(order: Order) -> datetime | None:
-    """When the order was authorized: the chain order's payment approval, the franchise order's
-    entry into its cancellation window (VTEX's ``authorizedDate``)."""
-    return order.entered(Status.PAYMENT_APPROVED if order.kind is Kind.CHAIN else Status.WINDOW_TO_CANCEL)
-
-
 def estimate_dates(order: Order, config: Config) -> list[str | None]:
     """Each item's ``shippingEstimateDate``: fixed when the order was authorized (VTEX defines it
     "after the confirmation of the order"); None before. An order authorized by an older moisim,
     or an item a change added, has none kept: its SLA's estimate, as configured now, counted from
     the authorization."""
-    authorized = authorized_date(order)
+    authorized = order.authorized_date
     if authorized is None:
         return [None] * len(order.items)
     slas = config.slas
@@ -188,7 +181,7 @@ def order_json(order: Order, config: Config) -> dict[str, Any]:
         "orderGroup": order.order_group, "followUpEmail": order.client_profile.get("email"),
         "lastMessage": None, "hostname": config.account, "isCompleted": True, "roundingError": 0,
         "orderFormId": None, "allowCancellation": not final, "allowEdition": False, "isCheckedIn": False,
-        "authorizedDate": iso(authorized_date(order)),
+        "authorizedDate": iso(order.authorized_date),
         "invoicedDate": iso(order.entered(Status.INVOICED)),
         "cancelReason": cancellation.get("Reason") if cancellation else None,
         "checkedInPickupPointId": None,
@@ -261,7 +254,7 @@ def list_entry(order: Order, config: Config) -> dict[str, Any]:
         "ShippingEstimatedDate": max((d for d in estimate_dates(order, config) if d), default=None),  # one form: ISO in UTC
         "ShippingEstimatedDateMax": None, "ShippingEstimatedDateMin": None,
         "orderIsComplete": True, "listId": None, "listType": None,
-        "authorizedDate": iso(order.entered(Status.PAYMENT_APPROVED)), "callCenterOperatorName": None,
+        "authorizedDate": iso(order.authorized_date), "callCenterOperatorName": None,
         "totalItems": order.total_items, "currencyCode": "BRL",
         "hostname": config.account, "invoiceOutput": [p["invoiceNumber"] for p in order.packages if p["type"] == "Output"],
         "invoiceInput": [p["invoiceNumber"] for p in order.packages if p["type"] == "Input"],

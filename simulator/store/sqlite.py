@@ -196,7 +196,7 @@ def _listing_facts(order: Order) -> tuple[str | None, str | None, int, str | Non
     Franchise orders are not listed: nothing."""
     if order.kind is not Kind.CHAIN:
         return None, None, 0, None
-    return (iso(order.entered(Status.PAYMENT_APPROVED)), iso(order.entered(Status.INVOICED)),
+    return (iso(order.authorized_date), iso(order.entered(Status.INVOICED)),
             int(any(p["type"] == "Input" for p in order.packages)), _utm_source(order))
 
 
