@@ -84,9 +84,9 @@ def paired(moisim: list[float], bare: list[float]) -> str:
     """Each interleaved round's ratio and their median: the two figures of a round were measured
     seconds apart, so a neighbour's burst moves both or neither far less often than it moves the
     best of each; a steadier view of a noisy machine than the best-of figure above it."""
-    ratios = sorted(m / b for m, b in zip(moisim, bare, strict=True))
-    each = ", ".join(f"{m / b:.0%}" for m, b in zip(moisim, bare, strict=True))
-    return f"  each round, moisim / bare: {each} (median {ratios[len(ratios) // 2]:.0%})"
+    ratios = [m / b for m, b in zip(moisim, bare, strict=True)]
+    median = sorted(ratios)[len(ratios) // 2]
+    return f"  each round, moisim / bare: {', '.join(f'{r:.0%}' for r in ratios)} (median {median:.0%})"
 
 
 def stop(proc: subprocess.Popen) -> None:
