@@ -56,6 +56,11 @@ async def main(kind: str) -> None:
         app.router.add_get("/_span", span)
         app.router.add_get("/_reset", reset)
         app.router.add_post("/{tail:.*}", receive)
+    await serve(app)
+
+
+async def serve(app: web.Application) -> None:
+    """Listen on a free loopback port, print it, and serve until killed."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -86,6 +86,7 @@ def main() -> None:
                         r'"url":\s*"http://127\.0\.0\.1:(\d+)"', args.requests, tmp, "moisim")
         bare_cmd = [sys.executable, "-m", "bench.bare", "place"]
         bare = server(bare_cmd, r"^(\d+)$", args.requests, tmp, "bare")
+        floor = server([sys.executable, "-m", "bench.floor", str(tmp / "f.db")], r"^(\d+)$", args.requests, tmp, "floor")
         helper = subprocess.Popen(bare_cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         try:
             assert helper.stdout is not None
@@ -96,6 +97,7 @@ def main() -> None:
     print(f"  moisim serve          {moisim / 1e6:6.2f} M")
     print(f"  bare aiohttp handler  {bare / 1e6:6.2f} M")
     print(f"  the load client       {load_client / 1e6:6.2f} M")
+    print(f"  floor (bench/floor.py){floor / 1e6:6.2f} M   (validated and durable, nothing else)")
     print(f"  moisim / bare: {bare / moisim:.0%} of the work per request; with the client on its own core the "
           f"bench's ratio is at most {min(1.0, load_client / moisim):.0%}")
 

@@ -2,7 +2,9 @@
 
 1. Placement: PUT the seed's order (a new marketplaceOrderGroup each time) at 32 concurrent
    connections, against moisim (schema validation, routing, durable SQLite WAL, journal on)
-   and against a bare aiohttp handler that parses the same body and answers a similar document.
+   and against a bare aiohttp handler that parses the same body and answers a similar document;
+   beside them the floor (bench/floor.py), a placement that is validated and durable and
+   nothing else, which shows what the stack itself allows.
 2. Callback delivery: invoice callbacks waiting in the durable outbox (queued by the domain
    while no server ran, as after a crash) delivered by `moisim serve` to a loopback receiver,
    every attempt judged and recorded, against a bare aiohttp client posting the same bodies to
@@ -40,6 +42,12 @@ ADMIN = {"X-VTEX-API-AppKey": "moisim-admin", "X-VTEX-API-AppToken": "moisim-adm
 
 def start_bare(kind: str) -> tuple[subprocess.Popen, int]:
     proc = subprocess.Popen([sys.executable, "-m", "bench.bare", kind], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    return proc, int(proc.stdout.readline())
+
+
+def start_floor(db: str) -> tuple[subprocess.Popen, int]:
+    proc = subprocess.Popen([sys.executable, "-m", "bench.floor", db], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     return proc, int(proc.stdout.readline())
 
@@ -125,42 +133,45 @@ def place_bodies(prefix: str, n: int, endpoint: str = "http://127.0.0.1:9/mkp") 
     return [json.dumps(seeds.place_body(f"{prefix}{i}", endpoint)).encode() for i in range(n)]
 
 
+BARE, FLOOR = "bare aiohttp handler", "floor (bench/floor.py)"
+
+
 async def bench_placement(n: int, concurrency: int, rounds: int) -> None:
     print(f"\n== Placement: {n} orders per round, {concurrency} connections, best of {rounds} rounds ==")
-    results: dict[str, list[dict[str, float]]] = {"bare aiohttp handler": [], "moisim": []}
-    memories: dict[str, list[tuple[int, tuple[float, float] | None]]] = {"bare aiohttp handler": [], "moisim": []}
     with tempfile.TemporaryDirectory() as tmp:
-        bare, bare_port = start_bare("place")
-        sim, sim_port = start_moisim(str(Path(tmp) / "bench.db"))
+        servers = {BARE: start_bare("place"), "moisim": start_moisim(str(Path(tmp) / "bench.db")),
+                   FLOOR: start_floor(str(Path(tmp) / "floor.db"))}
+        results: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
+        memories: dict[str, list[tuple[int, tuple[float, float] | None]]] = {name: [] for name in servers}
         try:
-            warm = place_bodies("warm-", 200)
-            await load(f"http://127.0.0.1:{bare_port}/api/checkout/pvt/orders?sc=1&affiliateId=MKP", warm, concurrency, MKP)
-            await load(f"http://127.0.0.1:{sim_port}/api/checkout/pvt/orders?sc=1&affiliateId=MKP", warm, concurrency, MKP)
-            answered = len(warm)
-            memories["bare aiohttp handler"].append((answered, memory(bare)))
-            memories["moisim"].append((answered, memory(sim)))
-            for r in range(rounds):  # interleaved, so both see the same machine
-                bodies = place_bodies(f"r{r}-", n)
-                results["bare aiohttp handler"].append(await load(
-                    f"http://127.0.0.1:{bare_port}/api/checkout/pvt/orders?sc=1&affiliateId=MKP", bodies, concurrency, MKP))
-                results["moisim"].append(await load(
-                    f"http://127.0.0.1:{sim_port}/api/checkout/pvt/orders?sc=1&affiliateId=MKP", bodies, concurrency, MKP))
+            async def place_all(bodies: list[bytes], record: bool) -> None:
+                for name, (proc, port) in servers.items():  # interleaved, so all see the same machine
+                    figures = await load(f"http://127.0.0.1:{port}/api/checkout/pvt/orders?sc=1&affiliateId=MKP",
+                                         bodies, concurrency, MKP)
+                    if record:
+                        results[name].append(figures)
+                    memories[name].append((answered, memory(proc)))
+
+            answered = 200
+            await place_all(place_bodies("warm-", answered), record=False)
+            for r in range(rounds):
                 answered += n
-                memories["bare aiohttp handler"].append((answered, memory(bare)))
-                memories["moisim"].append((answered, memory(sim)))
+                await place_all(place_bodies(f"r{r}-", n), record=True)
         finally:
-            stop(bare)
-            stop(sim)
+            for proc, _port in servers.values():
+                stop(proc)
     best = {name: max(rs, key=lambda r: r["rps"]) for name, rs in results.items()}
     for name, figures in best.items():
         print(f"  {name:22} {figures['rps']:8.0f} req/s   p50 {figures['p50']:6.2f} ms   p99 {figures['p99']:6.2f} ms"
               f"   errors {figures['errors']}")
-    ratio = best["moisim"]["rps"] / best["bare aiohttp handler"]["rps"]
+    ratio = best["moisim"]["rps"] / best[BARE]["rps"]
     print(f"  moisim / bare throughput: {ratio:.0%}  (target >= 50%)   moisim p99 {best['moisim']['p99']:.1f} ms "
           f"(target < 50 ms)")
     print(f"  all rounds (req/s): moisim {[round(r['rps']) for r in results['moisim']]}, "
-          f"bare {[round(r['rps']) for r in results['bare aiohttp handler']]}")
-    print(paired([r["rps"] for r in results["moisim"]], [r["rps"] for r in results["bare aiohttp handler"]]))
+          f"bare {[round(r['rps']) for r in results[BARE]]}, floor {[round(r['rps']) for r in results[FLOOR]]}")
+    print(paired([r["rps"] for r in results["moisim"]], [r["rps"] for r in results[BARE]]))
+    print(f"  floor / bare throughput: {best[FLOOR]['rps'] / best[BARE]['rps']:.0%}: what the stack itself allows "
+          "(validated and durable, nothing else; see bench/floor.py)")
     for name, readings in memories.items():
         print(memory_line(name, readings))
 
