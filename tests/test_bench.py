@@ -1,0 +1,69 @@
+"""The benchmark's reference servers answer what `make bench` assumes they answer.
+
+`make bench` is run by hand; these keep its baselines honest between runs. The floor must do
+the work it claims (keys, validation, a durable write), and it must answer moisim's response for
+the order it was sent, or its figure means nothing next to moisim's.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bench import bare
+from bench.floor import Floor
+from tests import seeds
+from tests.conftest import headers
+
+PLACE = "/api/checkout/pvt/orders?sc=1&affiliateId=MKP"
+
+
+async def floor_client(aiohttp_client: Any, path: Path) -> Any:
+    app = web.Application()
+    app.router.add_put("/api/checkout/pvt/orders", Floor(str(path)).place)
+    return await aiohttp_client(app)
+
+
+async def test_floor_answers_moisims_response_for_the_order_sent_and_keeps_it(aiohttp_client: Any,
+                                                                             tmp_path: Path) -> None:
+    client = await floor_client(aiohttp_client, tmp_path / "floor.db")
+    response = await client.put(PLACE, json=seeds.place_body("floor-1"), headers=headers("marketplace"))
+    assert response.status == 200
+    order = (await response.json())["orders"][0]
+    assert order["orderId"] == "MKP-floor-1-01"
+    assert order["marketplaceOrderGroup"] == "floor-1"
+    assert order["state"] == "waiting-for-mkt-authorization"
+    assert [item["id"] for item in order["items"]] == ["8", "36"]
+    db = sqlite3.connect(tmp_path / "floor.db")  # committed before the answer: another connection sees it
+    assert [r[0] for r in db.execute("SELECT order_id FROM orders")] == ["MKP-floor-1-01"]
+    assert dict(db.execute("SELECT sku, reserved FROM stock WHERE reserved > 0")) == {"8": 1, "36": 1}
+
+
+async def test_floor_refuses_what_moisim_refuses(aiohttp_client: Any, tmp_path: Path) -> None:
+    client = await floor_client(aiohttp_client, tmp_path / "floor.db")
+    good = seeds.place_body("floor-2")
+    assert (await client.put(PLACE, json=good, headers=headers(None))).status == 401
+    assert (await client.put(PLACE, json=good, headers=headers("seller"))).status == 401
+    for body in ({**good, "marketplaceServicesEndpoint": 7},
+                 {**good, "items": [{"id": "nope", "quantity": 1, "seller": "1", "price": 1}]}):
+        assert (await client.put(PLACE, json=body, headers=headers("marketplace"))).status == 400
+    wrong_channel = PLACE.replace("sc=1", "sc=2")
+    assert (await client.put(wrong_channel, json=good, headers=headers("marketplace"))).status == 400
+    assert (await client.put(PLACE, json=good, headers=headers("marketplace"))).status == 200
+    assert (await client.put(PLACE, json=good, headers=headers("marketplace"))).status == 400  # a duplicate
+    again = await client.put(PLACE, json=seeds.place_body("floor-3"), headers=headers("marketplace"))
+    assert again.status == 200  # and it goes on placing after a refusal
+
+
+async def test_bare_handler_parses_the_body_and_answers_a_place_order_shape(aiohttp_client: Any) -> None:
+    app = web.Application()
+    app.router.add_put("/api/checkout/pvt/orders", bare.place)
+    client = await aiohttp_client(app)
+    response = await client.put(PLACE, data=json.dumps(seeds.place_body("bare-1")))
+    assert response.status == 200
+    answer = await response.json()
+    assert answer["orders"][0]["orderId"] == "MKP-bare-1-01" and answer["orderForm"] is None
