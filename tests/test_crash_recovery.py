@@ -124,3 +124,54 @@ async def test_kill_9_mid_retry_loses_nothing_and_sends_nothing_twice(tmp_path: 
     finally:
         server.stop()
         await stub.stop()
+
+
+async def test_kill_9_under_placement_load_keeps_every_answered_order_and_no_stray_reservation(tmp_path: Path) -> None:
+    """Placement is atomic across a crash: killed while 32 connections place orders, the server
+    comes back with every order it answered 200, each whole, and stock reserved for exactly the
+    orders it kept (some it kept may not have been answered: their commit beat the kill)."""
+    server = Server(tmp_path)
+    answered: list[str] = []
+    try:
+        await server.start()
+        queue = list(range(400))
+        async with aiohttp.ClientSession(headers=headers("marketplace")) as session:
+            async def place() -> None:
+                while queue:
+                    group = f"crash-{queue.pop()}"
+                    try:
+                        async with session.put(f"http://127.0.0.1:{server.port}/api/checkout/pvt/orders?sc=1&"
+                                               "affiliateId=MKP", json=seeds.place_body(group)) as resp:
+                            if resp.status == 200:
+                                answered.append(f"MKP-{group}-01")
+                    except aiohttp.ClientError:
+                        return  # the server is gone
+                    if len(answered) >= 60 and server.proc and server.proc.poll() is None:
+                        server.kill()  # in the middle of the load: the other 31 connections wait on replies
+
+            await asyncio.gather(*(place() for _ in range(32)))
+        assert 60 <= len(answered) < 400
+
+        await server.start()  # same database
+        kept = []
+        for page in range(1, 6):
+            listing = await server.call("GET", f"/api/oms/pvt/orders?per_page=100&page={page}")
+            kept += [entry["orderId"] for entry in listing["list"]]
+        assert set(answered) <= set(kept)
+        reserved: dict[tuple[str, str], int] = {}
+        for order_id in kept:
+            order = await server.call("GET", f"/api/oms/pvt/orders/{order_id}")
+            assert order["status"] == "waiting-for-mkt-authorization"
+            assert [i["id"] for i in order["items"]] == ["8", "36"]  # whole: both items
+            for franchise_id in order["franchiseOrderIds"]:  # and its franchise order with them
+                franchise = await server.call("GET", f"/api/oms/pvt/orders/{franchise_id}")
+                assert franchise["chainOrderId"] == order_id
+            for item in order["items"]:
+                key = (item["fulfillment"]["franchiseStore"], item["id"])
+                reserved[key] = reserved.get(key, 0) + item["quantity"]
+        stock = await server.call("GET", "/_sim/stock", role="admin")
+        assert {(s["storeId"], s["sku"]): s["reserved"] for s in stock["stock"] if s["reserved"]} == reserved
+        # And it goes on placing.
+        await server.call("PUT", "/api/checkout/pvt/orders?sc=1&affiliateId=MKP", json=seeds.place_body("after"))
+    finally:
+        server.stop()
