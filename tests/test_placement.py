@@ -273,13 +273,17 @@ async def test_scarce_sku_runs_out_and_nothing_is_reserved(sim: Sim) -> None:
     assert available[("franquia-centro", "999")] == 0
 
 
-@pytest.mark.parametrize("query,code", [
-    ("sc=1", "CHK0120"), ("sc=1&affiliateId=XYZ", "CHK0120"), ("affiliateId=MKP", "CHK0161"),
-    ("sc=2&affiliateId=MKP", "CHK0161"),
+@pytest.mark.parametrize("query,code,says", [
+    ("sc=1", "CHK0120", "the query string has no affiliateId"),
+    ("sc=1&affiliateId=", "CHK0120", "the query string has no affiliateId"),
+    ("sc=1&affiliateId=XYZ", "CHK0120", "affiliateId 'XYZ' is not an affiliate of this seller (affiliates: MKP)"),
+    ("affiliateId=MKP", "CHK0161", "the query string has no sc; affiliate MKP sells on sales channel 1"),
+    ("sc=2&affiliateId=MKP", "CHK0161", "sc '2'; affiliate MKP sells on sales channel 1"),
 ])
-async def test_affiliate_and_sales_channel_are_checked(sim: Sim, query: str, code: str) -> None:
+async def test_affiliate_and_sales_channel_are_checked(sim: Sim, query: str, code: str, says: str) -> None:
     status, body = await sim.call("PUT", f"/api/checkout/pvt/orders?{query}", json=seeds.place_body())
     assert (status, body["error"]["code"]) == (400, code)
+    assert says in body["error"]["message"]
 
 
 @pytest.mark.parametrize("text,where", [

@@ -109,10 +109,14 @@ class OrderService:
     def place(self, account: str, affiliate_id: str | None, sales_channel: str | None, body: dict[str, Any]) -> Placed:
         """Place a chain order: its id and the Checkout place-order response (UTF-8 JSON bytes)."""
         cfg = self.config
-        if not affiliate_id or affiliate_id not in cfg.affiliates:
-            raise BadRequest("CHK0120", f"Invalid affiliate id: affiliateId={affiliate_id!r} is not an affiliate of this seller")
-        if not sales_channel or cfg.affiliates[affiliate_id] != sales_channel:
-            raise BadRequest("CHK0161", f"Invalid sales channel: sc={sales_channel!r}; affiliate {affiliate_id} sells on "
+        if not affiliate_id:
+            raise BadRequest("CHK0120", "Invalid affiliate id: the query string has no affiliateId")
+        if affiliate_id not in cfg.affiliates:
+            raise BadRequest("CHK0120", f"Invalid affiliate id: affiliateId {affiliate_id!r} is not an affiliate of "
+                                        f"this seller (affiliates: {', '.join(sorted(cfg.affiliates))})")
+        if cfg.affiliates[affiliate_id] != sales_channel:
+            given = f"sc {sales_channel!r}" if sales_channel else "the query string has no sc"
+            raise BadRequest("CHK0161", f"Invalid sales channel: {given}; affiliate {affiliate_id} sells on "
                                         f"sales channel {cfg.affiliates[affiliate_id]}")
         endpoint = body["marketplaceServicesEndpoint"]
         problem = callbacks.endpoint_problem(endpoint)  # past the schema's pattern: a host and port callbacks can use
