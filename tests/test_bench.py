@@ -7,6 +7,7 @@ the order it was sent, or its figure means nothing next to moisim's.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from pathlib import Path
@@ -38,9 +39,9 @@ async def test_floor_answers_moisims_response_for_the_order_sent_and_keeps_it(ai
     assert order["marketplaceOrderGroup"] == "floor-1"
     assert order["state"] == "waiting-for-mkt-authorization"
     assert [item["id"] for item in order["items"]] == ["8", "36"]
-    db = sqlite3.connect(tmp_path / "floor.db")  # committed before the answer: another connection sees it
-    assert [r[0] for r in db.execute("SELECT order_id FROM orders")] == ["MKP-floor-1-01"]
-    assert dict(db.execute("SELECT sku, reserved FROM stock WHERE reserved > 0")) == {"8": 1, "36": 1}
+    with contextlib.closing(sqlite3.connect(tmp_path / "floor.db")) as db:  # committed before the answer
+        assert [r[0] for r in db.execute("SELECT order_id FROM orders")] == ["MKP-floor-1-01"]
+        assert dict(db.execute("SELECT sku, reserved FROM stock WHERE reserved > 0")) == {"8": 1, "36": 1}
 
 
 async def test_floor_refuses_what_moisim_refuses(aiohttp_client: Any, tmp_path: Path) -> None:

@@ -163,6 +163,7 @@ async def test_kill_9_under_placement_load_keeps_every_answered_order_and_no_str
             order = await server.call("GET", f"/api/oms/pvt/orders/{order_id}")
             assert order["status"] == "waiting-for-mkt-authorization"
             assert [i["id"] for i in order["items"]] == ["8", "36"]  # whole: both items
+            assert order["franchiseOrderIds"]
             for franchise_id in order["franchiseOrderIds"]:  # and its franchise order with them
                 franchise = await server.call("GET", f"/api/oms/pvt/orders/{franchise_id}")
                 assert franchise["chainOrderId"] == order_id
