@@ -47,11 +47,17 @@ class Server:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=10)
+        self._close()
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
             self.proc.wait(timeout=15)
+        self._close()
+
+    def _close(self) -> None:
+        if self.proc and self.proc.stderr:
+            self.proc.stderr.close()  # the pipe the readiness line came through
 
     async def call(self, method: str, path: str, role: str = "marketplace", json: Any = None, expect: int = 200) -> Any:
         async with aiohttp.ClientSession() as session:
