@@ -49,6 +49,12 @@ class Sku:
     measurement_unit: str = "un"
     unit_multiplier: float = 1.0
 
+    @classmethod
+    def unlisted(cls, sku: str, price: int) -> "Sku":
+        """A SKU the catalog does not list, as ``placement.unknown-skus: accept`` takes it: named by its
+        id, in units, at the price the marketplace sent."""
+        return cls(sku, f"SKU {sku}", price)
+
 
 @dataclass(frozen=True)
 class Sla:
@@ -151,6 +157,11 @@ class Config:
     bindings: tuple[Binding, ...] = field(default=())
     tls_cert: str | None = None  # with tls_key: the server answers https
     tls_key: str | None = None
+    unknown_skus: str = "refuse"  # refuse (400 ORD027) | accept (Sku.unlisted, each store's default stock)
+
+    @property
+    def accepts_unknown_skus(self) -> bool:
+        return self.unknown_skus == "accept"
 
     @property
     def scheme(self) -> str:
@@ -353,6 +364,7 @@ def build_config(d: dict[str, Any], source: str, located: yamlfile.Located | Non
         franchise_stores=tuple(stores),
         timings=timings,
         duplicates=d["placement"]["duplicates"],
+        unknown_skus=d["placement"]["unknown-skus"],
         callbacks=callbacks,
         journal_cap=d["journal"]["cap"],
         scenario_directory=d["scenarios"]["directory"],

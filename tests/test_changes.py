@@ -143,3 +143,28 @@ async def test_changes_need_an_order_in_handling(sim: Sim) -> None:
     await sim.place()
     status, body = await sim.call("POST", CHANGES, role="seller", json=change())
     assert (status, body["error"]["code"]) == (409, "OMS003")
+
+
+async def test_a_change_may_add_an_unlisted_sku_when_unknown_skus_are_accepted(make_sim,
+                                                                             marketplace: MarketplaceStub) -> None:
+    sim = await make_sim(placement={"unknown-skus": "accept"})
+    await sim.handling(endpoint=marketplace.url)
+    await sim.call("POST", CHANGES, role="seller", json=change(itemsAdded=[{"id": "ABC-9", "quantity": 1, "price": 350}]),
+                   expect=200)
+    await settle(sim, marketplace)
+    [call] = marketplace.calls_of("change")
+    assert call.body["itemsAdded"] == [{"sellerItemId": "ABC-9", "quantity": 1, "price": 350, "unitMultiplier": 1.0,
+                                        "measurementUnit": "un"}]
+    order = await sim.order(ORDER)
+    assert [(i["id"], i["name"], i["price"]) for i in order["items"]][-1] == ("ABC-9", "SKU ABC-9", 350)
+    assert order["value"] == 132 + 350
+    reserved = {(s["storeId"], s["sku"]): s["reserved"] for s in sim.store.stock("moisim")}
+    assert reserved[("franquia-centro", "ABC-9")] == 1
+
+
+async def test_a_refused_unlisted_sku_leaves_no_stock_behind(sim: Sim) -> None:
+    await sim.handling()
+    status, reply = await sim.call("POST", CHANGES, role="seller",
+                                   json=change(itemsAdded=[{"id": "ABC-9", "quantity": 1, "price": 350}]))
+    assert (status, reply["error"]["code"]) == (400, "ORD027")
+    assert not [s for s in sim.store.stock("moisim") if s["sku"] == "ABC-9"]

@@ -56,6 +56,7 @@ ALIAS_BOMB = "a: &a [1,1,1,1,1,1,1,1,1]\n" + "".join(
     ("server:\n  port: 70000\n", ":2: server.port"),
     ("colck: virtual\n", "colck"),
     ("clock: sometimes\n", ":1: clock"),
+    ("placement:\n  unknown-skus: maybe\n", ":2: placement.unknown-skus"),
     ("credentials:\n  - app-key: a\n    role: marketplace\n", "credentials[0].app-token: is required"),
     ("callbacks:\n  invoice: /x/{nope}\n", "callbacks.invoice: unknown placeholder"),
     ("franchise-stores:\n  - id: a\n    affiliate-id: A\n    slas: [Express]\n", "franchise-stores[0].slas[0]: SLA 'Express'"),

@@ -6,6 +6,7 @@ import asyncio
 import json
 import random
 from collections import Counter
+from typing import Any
 
 import pytest
 
@@ -491,3 +492,51 @@ def test_free_stock_is_found_by_sku_not_by_reading_every_row() -> None:
     plan = store._db.execute("EXPLAIN QUERY PLAN " + asked[-1]).fetchall()
     store.close()
     assert any("(account=? AND sku=?)" in row[-1] for row in plan), plan
+
+
+def with_unlisted_sku(group: str, **item: Any) -> dict:
+    """The seed's order with its second item (SKU 36, delivery) swapped for SKU ABC-9, in no catalog."""
+    body = seeds.place_body(group)
+    body["items"][1] = {"id": "ABC-9", "quantity": 2, "seller": "1", "price": 350, **item}
+    return body
+
+
+async def test_an_unlisted_sku_is_refused_by_default_and_leaves_no_stock_behind(sim: Sim) -> None:
+    status, body = await sim.call("PUT", PLACE, json=with_unlisted_sku("closed-1"))
+    assert (status, body["error"]["code"]) == (400, "ORD027")
+    assert "items[1].id is not in the catalog" in body["error"]["message"]
+    assert not [s for s in sim.store.stock("moisim") if s["sku"] == "ABC-9"]
+
+
+async def test_unknown_skus_accept_places_any_sku_at_the_price_sent_with_each_stores_default_stock(make_sim) -> None:
+    sim = await make_sim(placement={"unknown-skus": "accept"}, **{"franchise-stores": [
+        {"id": "a", "affiliate-id": "FRA", "slas": ["Normal", "Retirada (14b25e5)"], "stock": {"default": 1}},
+        {"id": "b", "affiliate-id": "FRB", "slas": ["Normal"], "stock": {"default": 50}},
+    ]})
+    status, body = await sim.call("PUT", PLACE, json=with_unlisted_sku("open-1"))
+    assert status == 200, body
+    chain = await sim.order("MKP-open-1-01")
+    item = chain["items"][1]
+    assert (item["id"], item["name"], item["price"], item["quantity"]) == ("ABC-9", "SKU ABC-9", 350, 2)
+    assert item["measurementUnit"] == "un" and item["unitMultiplier"] == 1.0
+    assert chain["value"] == 12 + 700
+    assert not [w for w in chain["warnings"] if "catalog price" in w]  # the price sent is the price
+    # Store a has 1 unit of every SKU it does not list, so the 2 units come from b.
+    assert item["fulfillment"]["franchiseStore"] == "b"
+    stock = {(s["storeId"], s["sku"]): (s["quantity"], s["reserved"]) for s in sim.store.stock("moisim")}
+    assert stock[("a", "ABC-9")] == (1, 0) and stock[("b", "ABC-9")] == (50, 2)
+    # The rows stay: the next order of the SKU sees what the first reserved.
+    await sim.call("PUT", PLACE, json=with_unlisted_sku("open-2", quantity=48))
+    status, body = await sim.call("PUT", PLACE, json=with_unlisted_sku("open-3", quantity=2))
+    assert (status, body["error"]["code"]) == (400, "ORD027")
+
+
+async def test_an_unlisted_sku_needs_its_price(make_sim) -> None:
+    sim = await make_sim(placement={"unknown-skus": "accept"})
+    body = with_unlisted_sku("open-4")
+    del body["items"][1]["price"]
+    status, reply = await sim.call("PUT", PLACE, json=body)
+    assert (status, reply["error"]["code"]) == (400, "SIM002")
+    assert "items[1].price: is required for SKU ABC-9, which is not in the catalog" in reply["error"]["message"]
+    assert await sim.call("GET", "/api/oms/pvt/orders/MKP-open-4-01") == (404, {"error": {
+        "code": "CHK0201", "message": "Order not found: MKP-open-4-01", "exception": None}})

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from simulator import jsontext
 from simulator.clock import Clock, iso
-from simulator.config import Config
+from simulator.config import Config, Sku
 from simulator.domain import render, routing
 from simulator.domain.errors import BadRequest, NotFound, cannot_cancel, order_not_found, wrong_status
 from simulator.domain.orders import MAX_VALUE, Item, Order, Transition
@@ -141,6 +141,7 @@ class OrderService:
 
         now = self.now()
         with self.store.transaction():
+            self._stock_unlisted(account, [line["sku"] for line in lines if not line["listed"]])
             free = self.store.free_stock(account, [line["sku"] for line in lines])
             stores = routing.route(
                 [(line["sku"], line["quantity"], line["sla"]) for line in lines],
@@ -214,8 +215,13 @@ class OrderService:
                 raise BadRequest("CHK0024", f"Invalid seller for item: items[{index}].seller is {item['seller']!r}; "
                                             f"this seller is {cfg.seller_id!r}")
             product = cfg.catalog.get(sku)
-            if product is None:
+            if product is None and not cfg.accepts_unknown_skus:
                 raise BadRequest("ORD027", f"Item {sku} not found or unavailable: items[{index}].id is not in the catalog")
+            if product is None:
+                if "price" not in item:
+                    raise BadRequest("SIM002", f"Invalid request body: items[{index}].price: is required for SKU {sku}, "
+                                               "which is not in the catalog (its price is the one sent)")
+                product = Sku.unlisted(sku, item["price"])
             info = logistics.get(index)
             if info is None:
                 raise BadRequest("FMT004", f"There is no selected SLA for item {index}({sku}): add a "
@@ -232,7 +238,8 @@ class OrderService:
             warnings = []
             if price != product.price:
                 warnings.append(f"items[{index}].price {price} differs from the catalog price {product.price} of SKU {sku}")
-            lines.append({"sku": sku, "quantity": item["quantity"], "price": price, "seller": item["seller"],
+            lines.append({"sku": sku, "listed": sku in cfg.catalog, "quantity": item["quantity"], "price": price,
+                          "seller": item["seller"],
                           "name": product.name, "sla": sla.id, "channel": channel, "shipping": info.get("price", 0),
                           "unit": product.measurement_unit, "multiplier": product.unit_multiplier, "warnings": warnings,
                           "window": info.get("deliveryWindow"),
@@ -435,9 +442,13 @@ class OrderService:
             if have < item["quantity"]:
                 raise BadRequest("CHK0023", f"Invalid quantity for item: itemsRemoved[{index}] removes {item['quantity']} "
                                             f"of SKU {item['id']}, the order has {have}")
+        unlisted = [item["id"] for item in added if item["id"] not in self.config.catalog]
         for index, item in enumerate(added):
-            if item["id"] not in self.config.catalog:
-                raise BadRequest("ORD027", f"Item {item['id']} not found or unavailable: itemsAdded[{index}].id is not in the catalog")
+            if item["id"] in unlisted and not self.config.accepts_unknown_skus:
+                raise BadRequest("ORD027", f"Item {item['id']} not found or unavailable: itemsAdded[{index}].id is not in "
+                                           "the catalog")
+        self._stock_unlisted(account, unlisted)
+        for index, item in enumerate(added):
             if self._store_for(chain, franchises, item) is None:
                 raise BadRequest("ORD027", f"Item {item['id']} not found or unavailable: no franchise store of this order "
                                            f"has {item['quantity']} free unit(s) (itemsAdded[{index}])")
@@ -464,10 +475,18 @@ class OrderService:
 
     def _change_item(self, raw: dict[str, Any]) -> dict[str, Any]:
         sku = raw.get("id") or raw["sellerItemId"]  # the schema asks for one of the two
-        product = self.config.catalog.get(sku)
-        return {"id": sku, "quantity": raw["quantity"], "price": raw["price"], "name": product.name if product else sku,
-                "unitMultiplier": raw.get("unitMultiplier", product.unit_multiplier if product else 1.0),
-                "measurementUnit": raw.get("measurementUnit", product.measurement_unit if product else "un")}
+        product = self.config.catalog.get(sku) or Sku.unlisted(sku, raw["price"])
+        return {"id": sku, "quantity": raw["quantity"], "price": raw["price"], "name": product.name,
+                "unitMultiplier": raw.get("unitMultiplier", product.unit_multiplier),
+                "measurementUnit": raw.get("measurementUnit", product.measurement_unit)}
+
+    def _stock_unlisted(self, account: str, skus: list[str]) -> None:
+        """Stock rows for SKUs the catalog does not list (``placement.unknown-skus: accept``): each
+        franchise store's default, as for a listed SKU its configuration does not name. Written
+        the first time a SKU is asked for; kept after."""
+        if skus:
+            self.store.seed_stock(account, [(s.id, sku, s.initial_stock(sku))
+                                            for s in self.config.franchise_stores for sku in dict.fromkeys(skus)])
 
     def _store_for(self, chain: Order, franchises: list[Order], item: dict[str, Any]) -> Order | None:
         """The franchise order an added item joins: one that has the SKU already, else one with stock."""
@@ -517,10 +536,9 @@ class OrderService:
         for item in change["itemsAdded"]:
             franchise = self._store_for(chain, list(franchises.values()), item)
             assert franchise is not None
-            product = self.config.catalog[item["id"]]
             template = franchise.items[0] if franchise.items else None
             line = Item(id=item["id"], quantity=item["quantity"], price=item["price"], seller=self.config.seller_id,
-                        name=product.name, store_id=franchise.store_id or "",
+                        name=item["name"], store_id=franchise.store_id or "",
                         sla=template.sla if template else next(iter(self.config.slas)),
                         delivery_channel=template.delivery_channel if template else "delivery",
                         measurement_unit=item["measurementUnit"], unit_multiplier=item["unitMultiplier"])
