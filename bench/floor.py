@@ -40,7 +40,7 @@ class Floor:
         self.keys = {c.app_key: c.app_token for c in config.credentials if c.role == "marketplace"}
         self.affiliates, self.catalog, self.slas = config.affiliates, set(config.catalog), set(config.slas)
         self.gate = default_registry().gate("place-order.request")
-        service = OrderService(config.with_overrides(store_path=":memory:"), SqliteStore(":memory:"), make_clock("real"))
+        service = OrderService(config, SqliteStore(":memory:"), make_clock("real"))
         for store in config.franchise_stores:
             service.store.seed_stock(config.account, [(store.id, sku, store.initial_stock(sku)) for sku in config.catalog])
         self.template = service.place(config.account, "MKP", "1", seeds.place_body(TEMPLATE_GROUP)).response

@@ -215,7 +215,8 @@ class OrderService:
                 raise BadRequest("CHK0024", f"Invalid seller for item: items[{index}].seller is {item['seller']!r}; "
                                             f"this seller is {cfg.seller_id!r}")
             product = cfg.catalog.get(sku)
-            if product is None and not cfg.accepts_unknown_skus:
+            listed = product is not None
+            if not listed and not cfg.accepts_unknown_skus:
                 raise BadRequest("ORD027", f"Item {sku} not found or unavailable: items[{index}].id is not in the catalog")
             if product is None:
                 if "price" not in item:
@@ -238,7 +239,7 @@ class OrderService:
             warnings = []
             if price != product.price:
                 warnings.append(f"items[{index}].price {price} differs from the catalog price {product.price} of SKU {sku}")
-            lines.append({"sku": sku, "listed": sku in cfg.catalog, "quantity": item["quantity"], "price": price,
+            lines.append({"sku": sku, "listed": listed, "quantity": item["quantity"], "price": price,
                           "seller": item["seller"],
                           "name": product.name, "sla": sla.id, "channel": channel, "shipping": info.get("price", 0),
                           "unit": product.measurement_unit, "multiplier": product.unit_multiplier, "warnings": warnings,
