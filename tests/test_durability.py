@@ -240,6 +240,61 @@ def test_a_store_waits_for_the_one_that_is_closing(tmp_path: Path) -> None:
             store.close()
 
 
+def test_a_checkpoint_that_fails_is_logged_once_and_never_ends_in_a_traceback(tmp_path: Path, monkeypatch) -> None:
+    """The WAL checkpointer's thread meets the database file deleted under the server: each failure
+    of a new kind is logged once (the WAL grows until a checkpoint succeeds), a success is told,
+    and the last checkpoint, as the store closes, fails quietly instead of raising in its thread."""
+    import logging
+    import sqlite3
+    import threading
+
+    from simulator.store.sqlite import SqliteStore, _Checkpointer
+
+    raised: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: raised.append(args.exc_value))
+    records: list[logging.LogRecord] = []
+
+    class Kept(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler, logger = Kept(), logging.getLogger("moisim.store")
+    monkeypatch.setattr(logger, "level", logging.INFO)  # whatever another test left it at
+    logger.addHandler(handler)
+    path = tmp_path / "m.db"
+    store = SqliteStore(str(path))
+    checkpointer = _Checkpointer(str(path), interval=3600)  # checkpoints only when told, and as it stops
+    try:
+        store.set_meta("written", "before")
+        working = sqlite3.connect(str(path), isolation_level=None)
+        orphaned = sqlite3.connect(str(path), isolation_level=None)
+        checkpointer.checkpoint(working)
+        assert records == []  # a checkpoint that works says nothing
+        path.unlink()
+        checkpointer.checkpoint(orphaned)
+        checkpointer.checkpoint(orphaned)
+        warned = [r for r in records if r.levelno == logging.WARNING]
+        assert len(warned) == 1, [r.getMessage() for r in records]
+        assert "WAL checkpoint failed (disk I/O error)" in warned[0].getMessage()
+        assert warned[0].fields["error"].startswith("SQLITE_IOERR")  # type: ignore[attr-defined]
+        store.set_meta("written", "after")  # the server's own connection goes on meanwhile
+        records.clear()
+        fine = sqlite3.connect(str(tmp_path / "other.db"), isolation_level=None)
+        checkpointer.checkpoint(fine)
+        fine.close()
+        assert [r.getMessage() for r in records] == ["WAL checkpoints succeed again"]
+        records.clear()
+        checkpointer.stop()  # its own connection's last checkpoint meets the deleted file
+        assert not checkpointer._thread.is_alive()
+        assert raised == []
+        assert ["WARNING"] == [r.levelname for r in records]
+        working.close()
+        orphaned.close()
+    finally:
+        logger.removeHandler(handler)
+        store.close()
+
+
 async def test_a_commit_that_fails_keeps_nothing_and_the_next_one_goes_through(sim) -> None:
     """What a full disk does (seen on a 3 MiB tmpfs): the COMMIT fails. The request answers 500
     SIM500 saying its change was not stored, nothing of it stays, and moisim goes on."""

@@ -695,24 +695,50 @@ class SqliteStore:
 
 
 class _Checkpointer:
-    """Runs WAL checkpoints on its own connection, off the event loop's thread."""
+    """Runs WAL checkpoints on its own connection, off the event loop's thread.
+
+    A checkpoint that finds the database busy is simply tried again next round. One that fails
+    for another reason (a full disk, an I/O error, the file deleted under the server) is logged,
+    once per reason until a checkpoint succeeds again: until then the WAL only grows, and whoever
+    runs the server should see why. Nothing it meets ends the thread with a traceback."""
 
     def __init__(self, path: str, interval: float = 1.0) -> None:
+        self._path = path
+        self._failing: str | None = None  # the reason checkpoints fail for, once logged
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(path, interval), name="moisim-checkpoint", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(interval,), name="moisim-checkpoint", daemon=True)
         self._thread.start()
 
-    def _run(self, path: str, interval: float) -> None:
-        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    def _run(self, interval: float) -> None:
+        try:
+            db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            return
         try:
             while not self._stop.wait(interval):
-                try:
-                    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                except sqlite3.Error:
-                    pass  # busy or locked: the next round will do it
-            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                self.checkpoint(db)
+            self.checkpoint(db)  # the last one, as the store closes
         finally:
             db.close()
+
+    def checkpoint(self, db: sqlite3.Connection) -> None:
+        try:
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as exc:
+            if not getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+                self._failed(exc)
+            return
+        if self._failing is not None:
+            log.info("WAL checkpoints succeed again", extra={"fields": {"db": self._path}})
+            self._failing = None
+
+    def _failed(self, exc: sqlite3.Error) -> None:
+        reason = getattr(exc, "sqlite_errorname", None) or str(exc)
+        if reason != self._failing:
+            log.warning("a WAL checkpoint failed (%s); the write-ahead log grows until one succeeds", exc,
+                        extra={"fields": {"db": self._path, "error": reason}})
+            self._failing = reason
 
     def stop(self) -> None:
         self._stop.set()
