@@ -10,6 +10,7 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -154,6 +155,31 @@ def test_a_request_aiohttp_cannot_parse_gets_a_vtex_error(tmp_path: Path, data: 
             assert resp.status == 200  # and the server goes on
     assert "Traceback" not in server.log
     assert server.messages().count("unparsable HTTP request") == 1
+
+
+def test_a_content_encoding_aiohttp_cannot_read_gets_415_naming_what_it_reads(tmp_path: Path) -> None:
+    """aiohttp refuses a body in brotli (or zstd) when their optional packages are missing, with
+    advice to install one. The client gets 415, what moisim reads in Accept-Encoding and in the
+    message, and no advice meant for moisim's own installation."""
+    from simulator.http.server import CODINGS_READ
+
+    unreadable = next(c for c in ("br", "zstd") if c not in CODINGS_READ.split(", "))  # moisim needs neither package
+    request = urllib.request.Request(
+        "http://127.0.0.1:{port}/api/checkout/pvt/orders?sc=1&affiliateId=MKP", method="PUT", data=b"\x0b\x02\x80{}\x03",
+        headers={"X-VTEX-API-AppKey": "moisim-marketplace", "X-VTEX-API-AppToken": "moisim-marketplace-secret",
+                 "Content-Type": "application/json", "Content-Encoding": unreadable})
+    with serving(tmp_path) as server:
+        request.full_url = request.full_url.format(port=server.port)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 415
+        assert refused.value.headers["Accept-Encoding"] == CODINGS_READ
+        error = json.loads(refused.value.read())["error"]
+        assert error["code"] == "SIM013"
+        assert error["message"] == (f"Bad HTTP request: Content-Encoding {unreadable} cannot be read here; send the body "
+                                    f"with Content-Encoding {' or '.join(CODINGS_READ.split(', '))}, or with none")
+        assert "install" not in error["message"]
+    assert "Traceback" not in server.log
 
 
 def test_a_body_that_does_not_decode_is_one_log_line_not_a_traceback(tmp_path: Path) -> None:

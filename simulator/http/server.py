@@ -12,16 +12,30 @@ logging it a second time as an unhandled exception.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from aiohttp import web
-from aiohttp.http_exceptions import LineTooLong
+from aiohttp.http_exceptions import ContentEncodingError, LineTooLong
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
 from simulator.http.middleware import error_response, payload_error
 
 log = logging.getLogger("moisim.http")
+
+
+def _codings_read() -> str:
+    """The request Content-Encodings aiohttp decodes here: brotli and zstd only where their
+    optional packages are installed."""
+    try:
+        from aiohttp.compression_utils import HAS_BROTLI, HAS_ZSTD
+    except ImportError:  # another aiohttp's layout: claim only what every version reads
+        HAS_BROTLI = HAS_ZSTD = False
+    return ", ".join(["gzip", "deflate", *(["br"] if HAS_BROTLI else []), *(["zstd"] if HAS_ZSTD else [])])
+
+
+CODINGS_READ = _codings_read()
 
 
 class _VtexErrorsRequestHandler(RequestHandler):
@@ -43,9 +57,19 @@ class _VtexErrorsRequestHandler(RequestHandler):
         else:
             if request.writer.output_size > 0:  # as aiohttp: a reply has begun, nothing more can be sent
                 raise ConnectionError("Response is sent already, cannot send another response with the error message")
-            text = _describe(exc, message)
+            if isinstance(exc, ContentEncodingError):
+                # A Content-Encoding aiohttp cannot decode here (brotli or zstd without their
+                # packages): 415, and Accept-Encoding says what would do (RFC 9110 §15.5.16).
+                named = re.search(r"\((\w+)\)", str(exc))  # "Can not decode content-encoding: brotli (br). ..."
+                coding = f"Content-Encoding {named.group(1)}" if named else "the body's Content-Encoding"
+                status, text = 415, (f"{coding} cannot be read here; send the body with Content-Encoding "
+                                     f"{' or '.join(CODINGS_READ.split(', '))}, or with none")
+            else:
+                text = _describe(exc, message)
             log.warning("unparsable HTTP request", extra={"fields": {"status": status, "reason": text}})
             response = error_response(status, "SIM013", f"Bad HTTP request: {text}")
+            if status == 415:
+                response.headers["Accept-Encoding"] = CODINGS_READ
         response.force_close()
         return response
 
