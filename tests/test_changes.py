@@ -168,3 +168,16 @@ async def test_a_refused_unlisted_sku_leaves_no_stock_behind(sim: Sim) -> None:
                                    json=change(itemsAdded=[{"id": "ABC-9", "quantity": 1, "price": 350}]))
     assert (status, reply["error"]["code"]) == (400, "ORD027")
     assert not [s for s in sim.store.stock("moisim") if s["sku"] == "ABC-9"]
+
+
+async def test_a_change_refused_after_its_unlisted_sku_got_stock_rows_leaves_none(make_sim) -> None:
+    """With unknown SKUs accepted, an added SKU the catalog does not list gets stock rows before
+    the free units are counted; a change refused after that (a discount below zero) keeps none."""
+    sim = await make_sim(placement={"unknown-skus": "accept"})
+    await sim.handling()
+    status, reply = await sim.call("POST", CHANGES, role="seller",
+                                   json=change(itemsAdded=[{"id": "ABC-9", "quantity": 1, "price": 350}],
+                                               discountValue=10_000))
+    assert (status, reply["error"]["code"]) == (400, "SIM009")
+    assert not [s for s in sim.store.stock("moisim") if s["sku"] == "ABC-9"]
+    assert (await sim.order(ORDER))["changesAttachment"] is None

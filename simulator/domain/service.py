@@ -448,26 +448,29 @@ class OrderService:
             if item["id"] in unlisted and not self.config.accepts_unknown_skus:
                 raise BadRequest("ORD027", f"Item {item['id']} not found or unavailable: itemsAdded[{index}].id is not in "
                                            "the catalog")
-        self._stock_unlisted(account, unlisted)
-        for index, item in enumerate(added):
-            if self._store_for(chain, franchises, item) is None:
-                raise BadRequest("ORD027", f"Item {item['id']} not found or unavailable: no franchise store of this order "
-                                           f"has {item['quantity']} free unit(s) (itemsAdded[{index}])")
-        delta = sum(i["price"] * i["quantity"] for i in added) - sum(i["price"] * i["quantity"] for i in removed)
-        new_value = chain.value + delta - body["discountValue"] + body["incrementValue"]
-        if new_value < 0:
-            raise BadRequest("SIM009", f"discountValue {body['discountValue']} would take the order value below zero "
-                                       f"({new_value})")
-        if new_value > MAX_VALUE:
-            raise BadRequest("SIM009", f"itemsAdded and incrementValue would take the order value to {new_value} cents, "
-                                       f"over {MAX_VALUE} (2**53 - 1), the largest that every JSON reader keeps exact")
-        now = self.now()
-        change = {
-            "requestId": body["requestId"], "reason": body["reason"], "discountValue": body["discountValue"],
-            "incrementValue": body["incrementValue"], "itemsAdded": added, "itemsRemoved": removed,
-            "state": "pending", "requestedAt": iso(now), "receipt": self.receipt(chain.id, now),
-        }
+        # One transaction from here: the stock rows an unlisted SKU gets (which the check of free
+        # units reads) go with a change refused further on.
         with self.store.transaction():
+            self._stock_unlisted(account, unlisted)
+            for index, item in enumerate(added):
+                if self._store_for(chain, franchises, item) is None:
+                    raise BadRequest("ORD027", f"Item {item['id']} not found or unavailable: no franchise store of this "
+                                               f"order has {item['quantity']} free unit(s) (itemsAdded[{index}])")
+            delta = sum(i["price"] * i["quantity"] for i in added) - sum(i["price"] * i["quantity"] for i in removed)
+            new_value = chain.value + delta - body["discountValue"] + body["incrementValue"]
+            if new_value < 0:
+                raise BadRequest("SIM009", f"discountValue {body['discountValue']} would take the order value below zero "
+                                           f"({new_value})")
+            if new_value > MAX_VALUE:
+                raise BadRequest("SIM009", f"itemsAdded and incrementValue would take the order value to {new_value} "
+                                           f"cents, over {MAX_VALUE} (2**53 - 1), the largest that every JSON reader "
+                                           "keeps exact")
+            now = self.now()
+            change = {
+                "requestId": body["requestId"], "reason": body["reason"], "discountValue": body["discountValue"],
+                "incrementValue": body["incrementValue"], "itemsAdded": added, "itemsRemoved": removed,
+                "state": "pending", "requestedAt": iso(now), "receipt": self.receipt(chain.id, now),
+            }
             chain.changes.append(change)
             chain.last_change = now
             self._enqueue(chain, callbacks.change(self.config.callbacks, chain, change), now)
