@@ -13,7 +13,7 @@ from typing import Any
 from simulator.clock import iso
 from simulator.config import Config
 from simulator.domain.orders import Figures, Item, Order
-from simulator.domain.shipping import estimate_date
+from simulator.domain.shipping import promised_date
 from simulator.domain.workflow import Kind, Status
 
 STATUS_DESCRIPTIONS = {
@@ -79,10 +79,7 @@ def estimate_dates(order: Order, config: Config) -> list[str | None]:
     authorized = order.authorized_date
     if authorized is None:
         return [None] * len(order.items)
-    slas = config.slas
-    return [item.shipping_estimate_date
-            or (iso(estimate_date(authorized, slas[item.sla].shipping_estimate)) if item.sla in slas else None)
-            for item in order.items]
+    return [item.shipping_estimate_date or promised_date(authorized, config.slas.get(item.sla)) for item in order.items]
 
 
 def shipping_data(order: Order, config: Config) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from simulator.config import Config, Sku
 from simulator.domain import render, routing
 from simulator.domain.errors import BadRequest, NotFound, cannot_cancel, order_not_found, wrong_status
 from simulator.domain.orders import MAX_VALUE, Item, Order, Transition
-from simulator.domain.shipping import estimate_date
+from simulator.domain.shipping import promised_date
 from simulator.domain.workflow import FINAL, PREVIOUS, Effect, Event, Kind, Status, allows, lookup
 from simulator.outbox import callbacks
 from simulator.store.base import Store
@@ -618,10 +618,8 @@ class OrderService:
         elif effect is Effect.PROMISE_SHIPPING:
             # VTEX defines the date "after the confirmation of the order", and keeps it: an SLA
             # edited later, or a cancellation request denied, does not move it.
-            slas = self.config.slas
             for item in order.items:
-                sla = slas.get(item.sla)
-                item.shipping_estimate_date = iso(estimate_date(at, sla.shipping_estimate)) if sla else None
+                item.shipping_estimate_date = promised_date(at, self.config.slas.get(item.sla))
         elif effect is Effect.NOTIFY_SELLER_CANCELLATION:
             self._enqueue(order, callbacks.seller_cancellation(self.config.callbacks, order), at)
 

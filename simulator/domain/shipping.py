@@ -10,6 +10,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from simulator.clock import iso
+
+if TYPE_CHECKING:
+    from simulator.config import Sla
 
 # At most four digits: 9999 business days is 38 years, past any estimate a carrier gives.
 PATTERN = r"^([0-9]{1,4})(bd|d|h|m)$"
@@ -31,6 +37,12 @@ def estimate_date(start: datetime, estimate: str) -> datetime | None:
         return _add_business_days(start, count)
     except OverflowError:
         return None
+
+
+def promised_date(start: datetime, sla: Sla | None) -> str | None:
+    """An item's ``shippingEstimateDate`` in VTEX's form: its SLA's estimate counted from ``start``
+    (the authorization); None for an SLA the configuration no longer has."""
+    return iso(estimate_date(start, sla.shipping_estimate)) if sla is not None else None
 
 
 def _add_business_days(start: datetime, count: int) -> datetime:
