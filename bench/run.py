@@ -40,14 +40,9 @@ SELLER = {"X-VTEX-API-AppKey": "moisim-seller", "X-VTEX-API-AppToken": "moisim-s
 ADMIN = {"X-VTEX-API-AppKey": "moisim-admin", "X-VTEX-API-AppToken": "moisim-admin-secret"}
 
 
-def start_bare(kind: str) -> tuple[subprocess.Popen, int]:
-    proc = subprocess.Popen([sys.executable, "-m", "bench.bare", kind], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    return proc, int(proc.stdout.readline())
-
-
-def start_floor(db: str) -> tuple[subprocess.Popen, int]:
-    proc = subprocess.Popen([sys.executable, "-m", "bench.floor", db], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+def start_baseline(module: str, argument: str) -> tuple[subprocess.Popen, int]:
+    """``python -m bench.bare place|receiver`` or ``python -m bench.floor DB``: each prints its port."""
+    proc = subprocess.Popen([sys.executable, "-m", module, argument], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     return proc, int(proc.stdout.readline())
 
@@ -139,8 +134,8 @@ BARE, FLOOR = "bare aiohttp handler", "floor (bench/floor.py)"
 async def bench_placement(n: int, concurrency: int, rounds: int) -> None:
     print(f"\n== Placement: {n} orders per round, {concurrency} connections, best of {rounds} rounds ==")
     with tempfile.TemporaryDirectory() as tmp:
-        servers = {BARE: start_bare("place"), "moisim": start_moisim(str(Path(tmp) / "bench.db")),
-                   FLOOR: start_floor(str(Path(tmp) / "floor.db"))}
+        servers = {BARE: start_baseline("bench.bare", "place"), "moisim": start_moisim(str(Path(tmp) / "bench.db")),
+                   FLOOR: start_baseline("bench.floor", str(Path(tmp) / "floor.db"))}
         results: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
         memories: dict[str, list[tuple[int, tuple[float, float] | None]]] = {name: [] for name in servers}
         try:
@@ -233,7 +228,7 @@ async def bench_delivery(n: int, rounds: int) -> None:
     moisim: list[tuple[float, float, int, float | None]] = []
     bare: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
-        receiver, rport = start_bare("receiver")
+        receiver, rport = start_baseline("bench.bare", "receiver")
         endpoint = f"http://127.0.0.1:{rport}/mkp"
         bodies = [json.dumps({"type": "Output", "invoiceNumber": f"nf-{i}", "invoiceValue": 132}).encode()
                   for i in range(n)]
@@ -263,7 +258,7 @@ async def bench_delivery(n: int, rounds: int) -> None:
 async def bench_callbacks(n: int) -> None:
     print(f"\n== The whole path: {n} seller invoice requests over HTTP, each callback delivered and recorded ==")
     with tempfile.TemporaryDirectory() as tmp:
-        receiver, rport = start_bare("receiver")
+        receiver, rport = start_baseline("bench.bare", "receiver")
         sim, sport = start_moisim(str(Path(tmp) / "cb.db"), clock="virtual")
         base = f"http://127.0.0.1:{sport}"
         try:
