@@ -171,11 +171,15 @@ async def test_the_client_profile_is_kept_as_the_marketplace_sent_it(sim: Sim) -
     profile = {"email": "buyer@company.example", "firstName": "Ann", "lastName": "Lee", "documentType": "cpf",
                "document": "21133355524", "phone": "+5511999999999", "corporateName": "Company S.A.",
                "tradeName": "Company", "corporateDocument": "12345678000199", "stateInscription": "ISENTO",
-               "corporatePhone": "+551133333333", "isCorporate": True, "userProfileId": "u-1", "customerClass": "gold"}
+               "corporatePhone": "+551133333333", "isCorporate": True, "userProfileId": "u-1", "customerClass": "gold",
+               "userProfileVersion": "v-7", "customerCode": "c-9"}
     placed = await sim.place(clientProfileData=profile)
     order = await sim.order(seeds.SEED_ORDER_ID)
-    for shown in (placed["orders"][0]["clientProfileData"], order["clientProfileData"]):
-        assert shown == {"id": "clientProfileData", **profile}
+    assert order["clientProfileData"] == {"id": "clientProfileData", **profile}
+    # Checkout's form says how the profile loaded: the marketplace's, complete as sent, without error.
+    assert placed["orders"][0]["clientProfileData"] == {"id": "clientProfileData", **profile,
+                                                        "profileCompleteOnLoading": False,
+                                                        "profileErrorOnLoading": False}
     await sim.place("plain")  # the MOI guide's body: an email only
     plain = (await sim.order("MKP-plain-01"))["clientProfileData"]
     assert plain["email"] == "sicrano@mailinator.com" and plain["isCorporate"] is False

@@ -17,7 +17,7 @@ async def test_order_has_vtex_shape(sim: Sim) -> None:
     for field in ("packageAttachment", "changesAttachment", "cancellationData", "creationDate", "lastChange",
                   "authorizedDate", "invoicedDate", "sellers", "shippingData", "totals", "value"):
         assert field in order
-    assert order["totals"][0] == {"id": "Items", "name": "Total dos Itens", "value": 132}
+    assert order["totals"][0] == {"id": "Items", "name": "Total dos Itens", "value": 132, "alternativeTotals": []}
     assert order["shippingData"]["logisticsInfo"][0]["selectedDeliveryChannel"] == "pickup-in-point"
     assert order["shippingData"]["logisticsInfo"][0]["pickupPointId"] == "14b25e5"
     # An item's shipping price is null, as in VTEX's example; it is the logistics entry's price.
@@ -313,7 +313,8 @@ async def test_an_address_the_marketplace_sends_is_the_orders_address(sim: Sim) 
     body["shippingData"]["address"] = {**address, "deliveryNotes": "ring twice"}  # a field VTEX does not name
     _, placed = await sim.call("PUT", "/api/checkout/pvt/orders?sc=1&affiliateId=MKP", json=body, expect=200)
     expected = {**dict.fromkeys(ADDRESS_FIELDS), "geoCoordinates": [], **address, "deliveryNotes": "ring twice"}
-    assert placed["orders"][0]["shippingData"]["address"] == expected
+    # Checkout's address says whether it is disposable: an address a marketplace sends is.
+    assert placed["orders"][0]["shippingData"]["address"] == {**expected, "isDisposable": True}
     got = (await sim.order("MKP-with-address-01"))["shippingData"]["address"]
     assert got == expected and list(got)[:len(ADDRESS_FIELDS)] == list(ADDRESS_FIELDS)
 

@@ -54,7 +54,8 @@ def item_json(item: Item, index: int, order: Order) -> dict[str, Any]:
         "priceDefinition": {"sellingPrices": [{"value": item.price, "quantity": item.quantity}],
                             "calculatedSellingPrice": item.price, "total": item.total, "reason": None},
         "taxCode": None, "parentItemIndex": None, "parentAssemblyBinding": None, "callCenterOperator": None,
-        "serialNumbers": None, "assemblies": [], "costPrice": None,
+        "serialNumbers": None, "assemblies": [], "costPrice": None, "attachmentOfferings": [],
+        "additionalInfo": additional_info(),
         "fulfillment": {"franchiseStore": item.store_id},
     }
     if item.sent:
@@ -62,12 +63,31 @@ def item_json(item: Item, index: int, order: Order) -> dict[str, Any]:
     return shown
 
 
+def additional_info() -> dict[str, Any]:
+    """An item's brand, categories and dimensions: moisim's catalog has none of them (the keys are
+    the Orders API's; Checkout's are a subset)."""
+    return {"brandName": None, "brandId": None, "categoriesIds": None, "categories": [], "productClusterId": None,
+            "commercialConditionId": None, "dimension": None, "offeringInfo": None, "offeringType": None,
+            "offeringTypeId": None}
+
+
+def checkout_item_json(item: Item, index: int, order: Order) -> dict[str, Any]:
+    """The place-order response's item: the order's item with the fields Checkout's item adds."""
+    shown = item_json(item, index, order)
+    shown.update(productRefId=item.id, skuName=item.name, modalType=None, manualPriceAppliedBy=None,
+                 productCategoryIds=None, productCategories={}, availability="available", manufacturerCode=None,
+                 # Checkout's item names the sellers of an MOI chain: this store, then the franchise
+                 # store that fulfils the item.
+                 sellerChain=[item.seller, item.store_id])
+    return shown
+
+
 def totals(order: Order) -> list[dict[str, Any]]:
     return [
-        {"id": "Items", "name": "Total dos Itens", "value": order.items_total},
-        {"id": "Discounts", "name": "Total dos Descontos", "value": -order.discount},
-        {"id": "Shipping", "name": "Total do Frete", "value": order.shipping_total},
-        {"id": "Tax", "name": "Total da Taxa", "value": order.increment},
+        {"id": "Items", "name": "Total dos Itens", "value": order.items_total, "alternativeTotals": []},
+        {"id": "Discounts", "name": "Total dos Descontos", "value": -order.discount, "alternativeTotals": []},
+        {"id": "Shipping", "name": "Total do Frete", "value": order.shipping_total, "alternativeTotals": []},
+        {"id": "Tax", "name": "Total da Taxa", "value": order.increment, "alternativeTotals": []},
     ]
 
 
@@ -94,12 +114,14 @@ def shipping_data(order: Order, config: Config) -> dict[str, Any]:
             "deliveryCompany": item.store_id, "shippingEstimate": sla.shipping_estimate if sla else None,
             "shippingEstimateDate": estimates[index], "slas": [], "shipsTo": [], "deliveryIds": [
                 {"courierId": item.store_id, "courierName": item.store_id, "dockId": item.store_id,
-                 "quantity": item.quantity, "warehouseId": item.store_id, "kitItemDetails": []}],
+                 "quantity": item.quantity, "warehouseId": item.store_id, "accountCarrierName": None,
+                 "kitItemDetails": []}],
             "deliveryChannels": [{"id": item.delivery_channel, "stockBalance": 0}],
             "selectedDeliveryChannel": item.delivery_channel, "deliveryChannel": item.delivery_channel,
             "pickupStoreInfo": {"additionalInfo": None, "address": None, "dockId": None,
                                 "friendlyName": sla.pickup_point if pickup and sla else None, "isPickupStore": pickup},
-            "addressId": None, "polygonName": None, "pickupPointId": sla.pickup_point if pickup and sla else None,
+            "addressId": None, "versionId": None, "entityId": None, "polygonName": None,
+            "pickupPointId": sla.pickup_point if pickup and sla else None,
             # No dock or stock times in moisim: the carrier's transit is the whole estimate.
             "transitTime": sla.shipping_estimate if sla else None,
         })
@@ -184,14 +206,11 @@ def order_json(order: Order, config: Config) -> dict[str, Any]:
         "checkedInPickupPointId": None,
         "totals": totals(order),
         "sellers": sellers(config),
-        # The placement body carries no client preferences; VTEX's order always shows them, and the
-        # store's own locale (pt-BR: currencyLocale 1046 below) is the one its checkout would use.
-        "clientPreferencesData": {"locale": "pt-BR", "optinNewsLetter": False}, "cancellationData": cancellation,
+        "clientPreferencesData": client_preferences(), "cancellationData": cancellation,
         "cancellationRequests": [order.cancellation_request] if order.cancellation_request else None,
         "taxData": None, "subscriptionData": None, "itemMetadata": item_metadata(order),
         "marketplace": {"baseURL": order.marketplace_services_endpoint, "isCertified": None, "name": order.affiliate_id},
-        "storePreferencesData": {"countryCode": "BRA", "currencyCode": "BRL", "currencyLocale": 1046,
-                                 "currencySymbol": "R$", "timeZone": "E. South America Standard Time"},
+        "storePreferencesData": store_preferences(),
         "customData": None, "commercialConditionData": None, "openTextField": order.open_text_field, "invoiceData": None,
         "changesAttachment": changes_attachment(order), "callCenterOperatorData": None,
         "packageAttachment": {"packages": packages(order)}, "paymentData": {"giftCards": [], "transactions": []},
@@ -203,14 +222,40 @@ def order_json(order: Order, config: Config) -> dict[str, Any]:
         "marketplacePaymentValue": order.marketplace_payment_value,
         "marketplaceOrderGroup": order.marketplace_order_group,
         "franchiseOrderIds": order.franchise_ids if order.kind is Kind.CHAIN else None,
+        "authorizationPolicyData": [],  # no B2B authorization policies here
         "chainOrderId": order.parent_id,
         "warnings": order.warnings,
     }
 
 
+def store_preferences() -> dict[str, Any]:
+    """The store's country, currency and its format, time zone: a Brazilian store, as in VTEX's
+    examples. The Orders API spells the format's keys in PascalCase (``checkout_store_preferences``
+    has Checkout's camelCase)."""
+    return {"countryCode": "BRA", "currencyCode": "BRL", "currencyLocale": 1046, "currencySymbol": "R$",
+            "timeZone": "E. South America Standard Time",
+            "currencyFormatInfo": {"CurrencyDecimalDigits": 2, "CurrencyDecimalSeparator": ",",
+                                   "CurrencyGroupSeparator": ".", "CurrencyGroupSize": 3,
+                                   "StartsWithCurrencySymbol": True}}
+
+
+def checkout_store_preferences() -> dict[str, Any]:
+    """Checkout's storePreferencesData: the same, with ``saveUserData`` and the format's keys in camelCase."""
+    preferences = store_preferences()
+    preferences["currencyFormatInfo"] = {k[0].lower() + k[1:]: v for k, v in preferences["currencyFormatInfo"].items()}
+    preferences["saveUserData"] = False
+    return preferences
+
+
+def client_preferences() -> dict[str, Any]:
+    # The placement body carries no client preferences; VTEX's order always shows them, and the
+    # store's own locale (pt-BR: currencyLocale 1046) is the one its checkout would use.
+    return {"locale": "pt-BR", "optinNewsLetter": False}
+
+
 CLIENT_PROFILE_FIELDS = ("email", "firstName", "lastName", "documentType", "document", "phone", "corporateName",
                          "tradeName", "corporateDocument", "stateInscription", "corporatePhone", "isCorporate",
-                         "userProfileId", "customerClass")
+                         "userProfileId", "userProfileVersion", "customerClass", "customerCode")
 
 
 def marketing_data(order: Order) -> dict[str, Any] | None:
@@ -289,28 +334,66 @@ def _number(x: float) -> int | float:
 
 
 def place_order_response(chain: Order, config: Config) -> dict[str, Any]:
-    """The Checkout place-order 200 shape; ``orders[0].orderId`` is the chain order id. Its parts
-    are the OMS order's own (``order_json``), built here without the rest of that document."""
+    """The Checkout place-order 200 shape (the Checkout API's PlaceOrder); ``orders[0].orderId`` is
+    the chain order id. Its parts are the OMS order's own (``order_json``) with the fields
+    Checkout's forms add, built here without the rest of that document."""
     created = iso(chain.creation_date)
+    last_change = iso(chain.last_change)
     summary = {
         "orderId": chain.id, "orderGroup": chain.order_group, "state": chain.status, "isCheckedIn": False,
         "sellerOrderId": chain.franchise_ids[0] if chain.franchise_ids else chain.id, "storeId": None,
         "checkedInPickupPointId": None, "value": chain.value,
-        "items": [item_json(item, i, chain) for i, item in enumerate(chain.items)],
-        "sellers": sellers(config), "totals": totals(chain), "clientProfileData": client_profile(chain),
-        "ratesAndBenefitsData": rates_and_benefits(), "shippingData": shipping_data(chain, config),
-        "paymentData": None, "itemMetadata": item_metadata(chain), "salesChannel": chain.sales_channel,
-        "followUpEmail": chain.client_profile.get("email"), "creationDate": created,
-        "lastChange": iso(chain.last_change), "timeZoneCreationDate": created,
+        "items": [checkout_item_json(item, i, chain) for i, item in enumerate(chain.items)],
+        "sellers": [{**seller, "minimumOrderValue": None} for seller in sellers(config)],
+        "totals": totals(chain),
+        "clientProfileData": {**client_profile(chain), "profileCompleteOnLoading": False,
+                              "profileErrorOnLoading": False},
+        "ratesAndBenefitsData": {**rates_and_benefits(), "teaser": []},
+        "shippingData": checkout_shipping_data(chain, config),
+        "paymentData": None, "itemMetadata": checkout_item_metadata(chain), "salesChannel": chain.sales_channel,
+        "followUpEmail": chain.client_profile.get("email"), "creationDate": created, "lastChange": last_change,
+        "timeZoneCreationDate": created, "timeZoneLastChange": last_change, "orderFormCreationDate": created,
+        "isCompleted": True, "hostName": config.account, "merchantName": config.seller_name, "userType": None,
+        "roundingError": 0, "salesAssociateId": None,
+        "clientPreferencesData": client_preferences(), "storePreferencesData": checkout_store_preferences(),
+        "marketingData": marketing_data(chain), "openTextField": chain.open_text_field,
+        "giftRegistryData": None, "commercialConditionData": None, "customData": None, "invoiceData": None,
+        "taxData": None, "subscriptionData": None, "hooksData": None, "changeData": None,
         "marketplaceData": None, "origin": "Chain", "affiliateId": chain.affiliate_id,
         "marketplaceOrderGroup": chain.marketplace_order_group,
         "marketplaceServicesEndpoint": chain.marketplace_services_endpoint,
         "marketplacePaymentValue": chain.marketplace_payment_value,
-        "allowCancelation": True, "isUserDataVisible": True, "allowChangeSeller": False,
+        # The Checkout API's schema spells it allowCancelation, its example allowCancellation: both.
+        "allowCancelation": True, "allowCancellation": True, "allowEdition": False,
+        "isUserDataVisible": True, "allowChangeSeller": False,
     }
     return {"orderForm": None,
             "transactionData": {"merchantTransactions": [], "receiverUri": None, "gatewayCallbackTemplatePath": None},
-            "orders": [summary]}
+            "orders": [summary], "salesAssociateData": {"salesAssociateId": None}}
+
+
+def checkout_shipping_data(order: Order, config: Config) -> dict[str, Any]:
+    """The order's shippingData with what Checkout's adds: each logisticsInfo's ``itemId``, each
+    address's ``isDisposable`` (true unless the marketplace said otherwise: an address a marketplace
+    sends is never saved to a shopper's profile here) and ``availableAddresses``."""
+    shipping = shipping_data(order, config)
+    for info, item in zip(shipping["logisticsInfo"], order.items, strict=True):
+        info["itemId"] = item.id
+    selected = shipping["selectedAddresses"]
+    address = shipping["address"]
+    for shown in (address, *selected):
+        if isinstance(shown, dict):
+            shown.setdefault("isDisposable", True)
+    shipping["availableAddresses"] = selected or ([address] if address is not None else [])
+    shipping["pickupPoints"] = []  # as in VTEX's example: a pickup SLA's point is in its logisticsInfo
+    return shipping
+
+
+def checkout_item_metadata(order: Order) -> dict[str, Any]:
+    """Checkout's itemMetadata: the Orders API's, with its keys in camelCase."""
+    return {"items": [{"id": i.id, "seller": i.seller, "name": i.name, "skuName": i.name, "productId": i.id,
+                       "refId": i.id, "ean": None, "imageUrl": None, "detailUrl": None, "assemblyOptions": []}
+                      for i in order.items]}
 
 
 def sellers(config: Config) -> list[dict[str, Any]]:
