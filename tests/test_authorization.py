@@ -20,6 +20,14 @@ async def test_authorization_moves_the_order_on(sim: Sim) -> None:
     assert chain["authorizedDate"] is not None
     franchise = await sim.order(chain["franchiseOrderIds"][0])
     assert franchise["status"] == "window-to-cancel"
+    # The items and the shipping dates the authorization fixed, as VTEX's own MOI client reads them.
+    assert body["items"] == [{"id": "8", "quantity": 1, "seller": "1", "price": 12},
+                             {"id": "36", "quantity": 1, "seller": "1", "price": 120}]
+    assert body["shippingData"]["logisticsInfo"] == [
+        {"itemIndex": i, "selectedSLAId": info["selectedSla"], "selectedDeliveryChannel": info["selectedDeliveryChannel"],
+         "shippingEstimateDate": info["shippingEstimateDate"]}
+        for i, info in enumerate(chain["shippingData"]["logisticsInfo"])]
+    assert all(info["shippingEstimateDate"] for info in body["shippingData"]["logisticsInfo"])
 
 
 async def test_the_seeds_authorization_example_is_invalid_json_and_the_400_says_where(sim: Sim) -> None:

@@ -8,6 +8,7 @@ read them find what they expect.
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
 from simulator.clock import iso
@@ -370,6 +371,19 @@ def place_order_response(chain: Order, config: Config) -> dict[str, Any]:
     return {"orderForm": None,
             "transactionData": {"merchantTransactions": [], "receiverUri": None, "gatewayCallbackTemplatePath": None},
             "orders": [summary], "salesAssociateData": {"salesAssociateId": None}}
+
+
+def authorization_response(chain: Order, at: datetime, receipt: str) -> dict[str, Any]:
+    """The marketplace-order-authorization 200: the receipt, and the items with the shipping dates
+    the authorization fixed, in the form VTEX's own MOI client (vtex-apps/glovo-integration) reads."""
+    return {
+        "date": iso(at), "orderId": chain.id, "receipt": receipt, "marketplaceOrderId": chain.marketplace_order_group,
+        "items": [{"id": i.id, "quantity": i.quantity, "seller": i.seller, "price": i.price} for i in chain.items],
+        "shippingData": {"logisticsInfo": [
+            {"itemIndex": index, "selectedSLAId": i.sla, "selectedDeliveryChannel": i.delivery_channel,
+             "shippingEstimateDate": i.shipping_estimate_date}
+            for index, i in enumerate(chain.items)]},
+    }
 
 
 def checkout_shipping_data(order: Order, config: Config) -> dict[str, Any]:

@@ -266,11 +266,10 @@ class OrderService:
         if not allows(Kind.CHAIN, chain.status, Event.AUTHORIZE):
             raise BadRequest("CHK0242", f"Order {order_id} is in a invalid state to approve payment: {chain.status}")
         now = self.now()
-        response = {"date": iso(now), "orderId": chain.id, "receipt": new_receipt(),
-                    "marketplaceOrderId": chain.marketplace_order_group}
         with self.store.transaction():
+            self._move(chain, Event.AUTHORIZE, now, Context())  # fixes each item's shippingEstimateDate
+            response = render.authorization_response(chain, now, new_receipt())
             chain.authorization = {"receipt": body["authorizationReceipt"], "items": body.get("items"), "response": response}
-            self._move(chain, Event.AUTHORIZE, now, Context())
             self.store.save_order(chain)
         return response
 
