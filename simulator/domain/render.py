@@ -229,23 +229,23 @@ def order_json(order: Order, config: Config) -> dict[str, Any]:
     }
 
 
+# A Brazilian store's currency format, in the Orders API's PascalCase; Checkout spells the same
+# keys in camelCase.
+CURRENCY_FORMAT = {"CurrencyDecimalDigits": 2, "CurrencyDecimalSeparator": ",", "CurrencyGroupSeparator": ".",
+                   "CurrencyGroupSize": 3, "StartsWithCurrencySymbol": True}
+CHECKOUT_CURRENCY_FORMAT = {k[0].lower() + k[1:]: v for k, v in CURRENCY_FORMAT.items()}
+
+
 def store_preferences() -> dict[str, Any]:
     """The store's country, currency and its format, time zone: a Brazilian store, as in VTEX's
-    examples. The Orders API spells the format's keys in PascalCase (``checkout_store_preferences``
-    has Checkout's camelCase)."""
+    examples."""
     return {"countryCode": "BRA", "currencyCode": "BRL", "currencyLocale": 1046, "currencySymbol": "R$",
-            "timeZone": "E. South America Standard Time",
-            "currencyFormatInfo": {"CurrencyDecimalDigits": 2, "CurrencyDecimalSeparator": ",",
-                                   "CurrencyGroupSeparator": ".", "CurrencyGroupSize": 3,
-                                   "StartsWithCurrencySymbol": True}}
+            "timeZone": "E. South America Standard Time", "currencyFormatInfo": dict(CURRENCY_FORMAT)}
 
 
 def checkout_store_preferences() -> dict[str, Any]:
-    """Checkout's storePreferencesData: the same, with ``saveUserData`` and the format's keys in camelCase."""
-    preferences = store_preferences()
-    preferences["currencyFormatInfo"] = {k[0].lower() + k[1:]: v for k, v in preferences["currencyFormatInfo"].items()}
-    preferences["saveUserData"] = False
-    return preferences
+    """Checkout's storePreferencesData: the same, with ``saveUserData`` and the format in camelCase."""
+    return {**store_preferences(), "currencyFormatInfo": dict(CHECKOUT_CURRENCY_FORMAT), "saveUserData": False}
 
 
 def client_preferences() -> dict[str, Any]:
