@@ -141,6 +141,12 @@ async def test_the_place_order_response_has_every_field_of_checkouts(sim: Sim) -
     assert shipping["availableAddresses"] == shipping["selectedAddresses"]
     assert shipping["address"]["isDisposable"] is True
     assert [m["id"] for m in summary["itemMetadata"]["items"]] == ["8", "36"]
+    # The same metadata as the order's, whose keys the Orders API spells in PascalCase.
+    assert [{k[0].upper() + k[1:]: v for k, v in m.items()} for m in summary["itemMetadata"]["items"]] == \
+        order["itemMetadata"]["Items"]
+    assert order["itemMetadata"]["Items"][0] == {
+        "Id": "8", "Seller": "1", "Name": order["items"][0]["name"], "SkuName": order["items"][0]["name"],
+        "ProductId": "8", "RefId": "8", "Ean": None, "ImageUrl": None, "DetailUrl": None, "AssemblyOptions": []}
     assert summary["storePreferencesData"]["currencyFormatInfo"] == {
         "currencyDecimalDigits": 2, "currencyDecimalSeparator": ",", "currencyGroupSeparator": ".",
         "currencyGroupSize": 3, "startsWithCurrencySymbol": True}

@@ -276,10 +276,20 @@ def client_profile(order: Order) -> dict[str, Any]:
     return profile
 
 
+# itemMetadata's fields, in the Orders API's PascalCase; Checkout spells the same keys in camelCase.
+ITEM_METADATA_FIELDS = ("Id", "Seller", "Name", "SkuName", "ProductId", "RefId", "Ean", "ImageUrl", "DetailUrl",
+                        "AssemblyOptions")
+CHECKOUT_ITEM_METADATA_FIELDS = tuple(k[0].lower() + k[1:] for k in ITEM_METADATA_FIELDS)
+
+
+def _item_metadata_rows(order: Order, names: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Each item's metadata, the values in ITEM_METADATA_FIELDS' order (no EAN, image or page here)."""
+    return [dict(zip(names, (i.id, i.seller, i.name, i.name, i.id, i.id, None, None, None, []), strict=True))
+            for i in order.items]
+
+
 def item_metadata(order: Order) -> dict[str, Any]:
-    return {"Items": [{"Id": i.id, "Seller": i.seller, "Name": i.name, "SkuName": i.name, "ProductId": i.id,
-                       "RefId": i.id, "Ean": None, "ImageUrl": None, "DetailUrl": None, "AssemblyOptions": []}
-                      for i in order.items]}
+    return {"Items": _item_metadata_rows(order, ITEM_METADATA_FIELDS)}
 
 
 def list_entry(order: Order, config: Config) -> dict[str, Any]:
@@ -405,9 +415,7 @@ def checkout_shipping_data(order: Order, config: Config) -> dict[str, Any]:
 
 def checkout_item_metadata(order: Order) -> dict[str, Any]:
     """Checkout's itemMetadata: the Orders API's, with its keys in camelCase."""
-    return {"items": [{"id": i.id, "seller": i.seller, "name": i.name, "skuName": i.name, "productId": i.id,
-                       "refId": i.id, "ean": None, "imageUrl": None, "detailUrl": None, "assemblyOptions": []}
-                      for i in order.items]}
+    return {"items": _item_metadata_rows(order, CHECKOUT_ITEM_METADATA_FIELDS)}
 
 
 def sellers(config: Config) -> list[dict[str, Any]]:
