@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -188,6 +189,46 @@ async def test_a_database_written_before_the_filter_columns_is_migrated(make_sim
 
     [(index,)] = sqlite3.connect(path).execute("SELECT sql FROM sqlite_master WHERE name='orders_chain_listing'")
     assert index == LISTING_INDEX
+
+
+@pytest.mark.parametrize("json_functions", [True, False])
+async def test_a_database_written_before_sequence_lookups_is_migrated(make_sim, tmp_path: Path, monkeypatch,
+                                                                      json_functions: bool) -> None:
+    """Orders stored before the sequence column are found by seq{sequence} after the upgrade, and
+    orders placed after it number on from them; with or without SQLite's JSON functions."""
+    import sqlite3
+
+    from simulator.store import sqlite as store_module
+
+    path = tmp_path / "old.db"
+    config = sim_config(store={"path": str(path)})
+    first = await make_sim(config)
+    await first.place("before-1")
+    before = await first.order("FRC-MKP-before-1-01")
+    await first.client.close()
+    first.store.close()
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("DROP INDEX orders_by_sequence")
+    db.execute("ALTER TABLE orders DROP COLUMN sequence")
+    db.close()
+    if not json_functions:  # as an SQLite built without them: json_extract fails
+        real_connect = sqlite3.connect
+
+        def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+            connection = real_connect(*args, **kwargs)
+            connection.create_function("json_extract", 2, lambda *_: 1 / 0)
+            return connection
+
+        monkeypatch.setattr(store_module.sqlite3, "connect", connect)
+
+    second = await make_sim(config)
+    assert await second.order(f"seq{before['sequence']}") == before
+    await second.place("after-1")
+    after = await second.order("MKP-after-1-01")
+    assert int(after["sequence"]) > int(before["sequence"])
+    assert await second.order(f"seq{after['sequence']}") == after
+    indexes = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "orders_by_sequence" in indexes
 
 
 def test_a_database_file_has_one_store_at_a_time(tmp_path: Path) -> None:

@@ -37,6 +37,22 @@ async def test_order_has_vtex_shape(sim: Sim) -> None:
     assert order["storePreferencesData"]["currencyLocale"] == 1046  # pt-BR's LCID
 
 
+async def test_an_order_is_found_by_its_sequence_number(sim: Sim) -> None:
+    """VTEX's Get order takes seq{sequence} in place of the order id, for chain and franchise orders."""
+    await sim.place("seq-1")
+    await sim.place("seq-2")
+    for order_id in ("MKP-seq-1-01", "MKP-seq-2-01", "FRC-MKP-seq-2-01"):
+        order = await sim.order(order_id)
+        assert await sim.order(f"seq{order['sequence']}") == order
+        assert await sim.order(f"seq{int(order['sequence']):08d}") == order  # leading zeros: the same number
+    sequences = {int((await sim.order(o))["sequence"]) for o in ("MKP-seq-1-01", "MKP-seq-2-01")}
+    unused = max(sequences) + 100
+    for reference in (f"seq{unused}", "seq" + "9" * 18, "seq" + "9" * 40, "seq", "seq-1", "seq1x", "SEQ1"):
+        status, body = await sim.call("GET", f"/api/oms/pvt/orders/{reference}")
+        assert (status, body["error"]["code"]) == (404, "CHK0201"), reference
+        assert body["error"]["message"] == f"Order not found: {reference}"
+
+
 async def test_list_pages_and_filters_by_status(sim: Sim) -> None:
     for n in range(5):
         await sim.place(f"list-{n}")

@@ -8,6 +8,7 @@ effects the table names. Time comes from the injected clock.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,6 +26,9 @@ from simulator.outbox import callbacks
 from simulator.store.base import Store
 
 Listener = Callable[[str, Order, dict[str, Any]], None]
+# "seq501456": an order's sequence number, for GET /api/oms/pvt/orders/{orderId}. No order id
+# matches it (every one has a "-"); 18 digits at most, inside SQLite's 64-bit integers.
+SEQUENCE_REFERENCE = re.compile(r"seq([0-9]{1,18})")
 
 
 def chain_order_id(affiliate_id: str, marketplace_order_group: str) -> str:
@@ -79,6 +83,16 @@ class OrderService:
         order = self.store.get_order(account, order_id)
         if order is None:
             raise order_not_found(order_id)
+        return order
+
+    def order_by_reference(self, account: str, reference: str) -> Order:
+        """An order by its id or, as VTEX's Get order allows, by ``seq`` and its sequence number."""
+        sequence = SEQUENCE_REFERENCE.fullmatch(reference)
+        if sequence is None:
+            return self.order(account, reference)
+        order = self.store.get_order_by_sequence(account, int(sequence[1]))
+        if order is None:
+            raise order_not_found(reference)
         return order
 
     def chain_of(self, order: Order) -> Order:

@@ -20,7 +20,7 @@ READERS = ("marketplace", "seller")
 @allow(*READERS)
 async def get_order(request: web.Request) -> web.Response:
     app = request.app
-    order = app[keys.SERVICE].order(request[ACCOUNT], request.match_info["orderId"])
+    order = app[keys.SERVICE].order_by_reference(request[ACCOUNT], request.match_info["orderId"])
     return json_response(render.order_json(order, app[keys.CONFIG]))
 
 

@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS orders (
     invoiced_at TEXT,
     input_invoice INTEGER NOT NULL DEFAULT 0,
     utm_source TEXT,
+    sequence INTEGER,  -- the order's sequence number: GET /api/oms/pvt/orders/seq{sequence}
     PRIMARY KEY (account, order_id)
 );
 -- The list's q: a chain order's client email, document, first, last and full name, casefolded.
@@ -170,8 +171,8 @@ def _filter_sql(account: str, where: OrderFilter) -> tuple[str, list[Any]]:
 
 
 _ORDER_COLUMNS = ("account, order_id, kind, order_group, parent_id, status, affiliate_id, marketplace_order_group,"
-                  " creation_date, doc, placement, value, total_items")
-_ORDER_VALUES = "?,?,?,?,?,?,?,?,?,CAST(? AS TEXT),CAST(? AS TEXT),?,?"
+                  " creation_date, doc, placement, value, total_items, sequence")
+_ORDER_VALUES = "?,?,?,?,?,?,?,?,?,CAST(? AS TEXT),CAST(? AS TEXT),?,?,?"
 # A new order: an order id that exists already is an error, never overwritten. It is not yet
 # authorized or invoiced, so of the list's filter columns only utm_source is known (placement is
 # on every request's path: it binds no more than it must).
@@ -395,12 +396,17 @@ class SqliteStore:
             _INSERT_ORDER if new else _UPSERT_ORDER,
             (order.account, order.id, str(order.kind), order.order_group, order.parent_id, order.status,
              order.affiliate_id, order.marketplace_order_group, iso(order.creation_date), _text(order.to_doc()),
-             placement, order.value, order.total_items, *((_utm_source(order),) if new else _listing_facts(order))),
+             placement, order.value, order.total_items, order.sequence,
+             *((_utm_source(order),) if new else _listing_facts(order))),
         )
         if new and order.kind is Kind.CHAIN:
             terms = _client_terms(order)
             if terms:  # one statement for all: executemany costs more than the few rows it writes
                 self._db.execute(_TERMS_INSERT[len(terms)], [x for term in terms for x in (order.account, term, order.id)])
+
+    def get_order_by_sequence(self, account: str, sequence: int) -> Order | None:
+        row = self._db.execute("SELECT doc FROM orders WHERE account=? AND sequence=?", (account, sequence)).fetchone()
+        return Order.from_doc(loads(row[0])) if row else None
 
     def orders_in_group(self, account: str, order_group: str) -> list[Order]:
         # A group's orders are its id plus "-01", "-02"...: a range of the primary key ("." follows "-").
@@ -753,6 +759,13 @@ LISTING_INDEX = ("CREATE INDEX orders_chain_listing ON orders (account, creation
                  " value, total_items, authorized_at, invoiced_at, input_invoice, utm_source) WHERE kind = 'chain'")
 
 
+# Partial, so that only a lookup by sequence can use it: as a whole index on (account, sequence)
+# the planner took it for the list's account-wide stats and read every order's row, not the
+# listing index alone.
+SEQUENCE_INDEX = ("CREATE INDEX IF NOT EXISTS orders_by_sequence ON orders (account, sequence)"
+                  " WHERE sequence IS NOT NULL")
+
+
 def _migrate(db: sqlite3.Connection) -> None:
     """Bring a database written by an earlier moisim up to this schema."""
     columns = {row[1] for row in db.execute("PRAGMA table_info(orders)")}
@@ -768,6 +781,9 @@ def _migrate(db: sqlite3.Connection) -> None:
         db.executemany("UPDATE orders SET value=?, total_items=? WHERE account=? AND order_id=?", figures)
     if "authorized_at" not in columns:  # written before the list had filter columns (it read the documents)
         _add_listing_facts(db)
+    if "sequence" not in columns:  # written before orders were found by seq{sequence} as well as by id
+        _add_sequences(db)
+    db.execute(SEQUENCE_INDEX)
     listing = db.execute("SELECT sql FROM sqlite_master WHERE type='index' AND name='orders_chain_listing'").fetchone()
     if listing is None or listing[0] != LISTING_INDEX:  # 0.2's held only (account, creation_date, order_id)
         db.execute("DROP INDEX IF EXISTS orders_chain_listing")
@@ -820,6 +836,22 @@ def _add_listing_facts(db: sqlite3.Connection) -> None:
     if facts:  # a start-up that took seconds says why
         log.info("migrated the store: the list's filter columns for %d chain orders (once)", len(facts),
                  extra={"fields": {"seconds": round(time.monotonic() - started, 1)}})
+
+
+def _add_sequences(db: sqlite3.Connection) -> None:
+    """The sequence column, from each order's document; one transaction, as above."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("ALTER TABLE orders ADD COLUMN sequence INTEGER")
+        try:
+            db.execute("UPDATE orders SET sequence = json_extract(doc, '$.sequence')")
+        except sqlite3.OperationalError:  # an SQLite built without JSON functions: read them here
+            rows = [(loads(doc).get("sequence"), rowid) for rowid, doc in db.execute("SELECT rowid, doc FROM orders")]
+            db.executemany("UPDATE orders SET sequence=? WHERE rowid=?", rows)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 def _number_old_moves(db: sqlite3.Connection) -> None:
