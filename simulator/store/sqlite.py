@@ -139,17 +139,22 @@ def _text(value: Any) -> bytes:
 
 _BODY_FROM, _REPLY_FROM = "~bodyFrom", "~replyFrom"  # in a journal entry's data: where the text is kept
 # VTEX's OrderField values (and status, moisim's own); every chain order has the origin Chain, so
-# sorting by it leaves the order id to decide.
+# sorting by it is sorting by the order id. Each is a column of the listing index.
 ORDER_COLUMNS = {"creationDate": "creation_date", "orderId": "order_id", "items": "total_items", "totalValue": "value",
-                 "origin": "kind", "status": "status"}
+                 "origin": "order_id", "status": "status"}
+
+
+# A list reads the listing index, whatever SQLite's planner would pick. Left to choose, it walked the
+# primary key for a list in order id order (reading every order's row, franchise orders' too: 80-95
+# ms for 25,000 chain orders, against 10-60 ms from the index), and took a new index on
+# (account, sequence) for the stats, reading every row for their figures.
+_LISTED = "orders INDEXED BY orders_chain_listing"
 
 
 def _filter_sql(account: str, where: OrderFilter) -> tuple[str, list[Any]]:
     """The WHERE clause of a listing and its arguments. Every filter is a column of the listing
     index, and q a lookup in client_terms: a list never reads the order documents to filter."""
     terms, args = ["account=?", "kind='chain'"], [account]
-    if where.nothing or where.affiliate_ids == ():
-        terms.append("0")
     for column, values in (("status", where.statuses), ("affiliate_id", where.affiliate_ids),
                            ("utm_source", where.utm_sources)):
         if values:
@@ -419,12 +424,14 @@ class SqliteStore:
 
     def list_orders(self, account: str, where: OrderFilter = ANY_ORDER, *, descending: bool = True,
                     order_by: str = "creationDate", limit: int = 15, offset: int = 0) -> Listing:
+        if where.nothing or where.affiliate_ids == ():  # no order can match: nothing to read
+            return Listing([], 0, Figures(), Figures())
         clause, args = _filter_sql(account, where)
         value, items = self._figures(clause, args)
         column = ORDER_COLUMNS.get(order_by, "creation_date")
         direction = "DESC" if descending else "ASC"
         rows = self._db.execute(
-            f"SELECT doc FROM orders WHERE {clause} ORDER BY {column} {direction}, order_id {direction} LIMIT ? OFFSET ?",
+            f"SELECT doc FROM {_LISTED} WHERE {clause} ORDER BY {column} {direction}, order_id {direction} LIMIT ? OFFSET ?",
             args + [limit, offset],
         ).fetchall()
         return Listing([Order.from_doc(loads(r[0])) for r in rows], value.count, value, items)
@@ -434,7 +441,7 @@ class SqliteStore:
         every order the clause selects. Exact integers; should a sum pass 2**63 (orders worth more
         than about 30 million each), SQLite's SUM refuses and TOTAL's floating point is used."""
         columns = ", ".join(f"MIN({c}), MAX({c}), {{0}}({c}), {{0}}({c}*{c})" for c in ("value", "total_items"))
-        sql = f"SELECT COUNT(*), {columns} FROM orders WHERE {clause}"
+        sql = f"SELECT COUNT(*), {columns} FROM {_LISTED} WHERE {clause}"
         try:
             row = self._db.execute(sql.format("SUM"), args).fetchone()
         except sqlite3.OperationalError:  # integer overflow
