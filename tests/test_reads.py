@@ -45,6 +45,10 @@ async def test_an_order_is_found_by_its_sequence_number(sim: Sim) -> None:
         order = await sim.order(order_id)
         assert await sim.order(f"seq{order['sequence']}") == order
         assert await sim.order(f"seq{int(order['sequence']):08d}") == order  # leading zeros: the same number
+        _, journal = await sim.call("GET", f"/_sim/journal?orderId={order_id}&kind=get-order", role="admin")
+        assert [e["path"] for e in journal["entries"]] == [  # journaled under the order's id, however named
+            f"/api/oms/pvt/orders/{order_id}", f"/api/oms/pvt/orders/seq{order['sequence']}",
+            f"/api/oms/pvt/orders/seq{int(order['sequence']):08d}"]
     sequences = {int((await sim.order(o))["sequence"]) for o in ("MKP-seq-1-01", "MKP-seq-2-01")}
     unused = max(sequences) + 100
     for reference in (f"seq{unused}", "seq" + "9" * 18, "seq" + "9" * 40, "seq", "seq-1", "seq1x", "SEQ1"):

@@ -35,7 +35,7 @@ class JournalNotes:
     account: str | None = None
     raw_body: bytes | None = None
     findings: list = field(default_factory=list)
-    order_id: str | None = None  # the order a route without {orderId} acted on
+    order_id: str | None = None  # the order acted on, where the path does not name it by id (placement, seq{n})
     reply_is_placement: bool = False  # the reply is the chain order's stored place-order response
 
 

@@ -94,7 +94,7 @@ def _journal(request: web.Request, response: web.StreamResponse, notes: keys.Jou
         placement = notes.reply_is_placement and response.status == 200
         app[keys.STORE].journal_add(
             notes.account or app[keys.CONFIG].account, iso(app[keys.CLOCK].now()) or "", "in",
-            match.route.name or "unrouted", match.get("orderId") or notes.order_id, entry,
+            match.route.name or "unrouted", notes.order_id or match.get("orderId"), entry,
             body=_text(_decoded(raw, request.charset) if raw else None),
             reply=Kept.PLACEMENT if placement else _text(reply.decode("utf-8", "replace") if isinstance(reply, bytes)
                                                          else None))

@@ -21,6 +21,7 @@ READERS = ("marketplace", "seller")
 async def get_order(request: web.Request) -> web.Response:
     app = request.app
     order = app[keys.SERVICE].order_by_reference(request[ACCOUNT], request.match_info["orderId"])
+    request[keys.NOTES].order_id = order.id  # journaled under the order's id, however it was named
     return json_response(render.order_json(order, app[keys.CONFIG]))
 
 
