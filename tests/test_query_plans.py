@@ -36,7 +36,7 @@ async def test_no_statement_scans_a_table(make_sim, marketplace: MarketplaceStub
                               "00:00:00Z TO 2100-01-01T00:00:00Z]&f_invoicedDate=invoicedDate:[2020-01-01T00:00:00Z TO "
                               "2100-01-01T00:00:00Z]&f_hasInputInvoice=true&f_UtmSource=x", expect=200)
         await sim.call("GET", "/api/oms/pvt/orders/order-group/MKP-c2", expect=200)
-        await sim.call("GET", "/api/oms/pvt/orders/seq1", expect=200)
+        await sim.call("GET", "/api/oms/pvt/orders/seq500001", expect=200)
         await sim.call("GET", "/_sim/journal?orderId=MKP-c2-01&direction=in", role="admin", expect=200)
         await sim.call("GET", f"/_sim/orders/{seeds.SEED_ORDER_ID}", role="admin", expect=200)
         await sim.advance(31 * 86400)
@@ -56,4 +56,4 @@ async def test_no_statement_scans_a_table(make_sim, marketplace: MarketplaceStub
             by_sequence[" ".join(sql.split())[:120]] = plan
     assert scans == {}
     # The sequence index serves seq{n} and nothing else: the list's stats read the listing index alone.
-    assert list(by_sequence) == ["SELECT doc FROM orders WHERE account='moisim' AND sequence=1"], by_sequence
+    assert list(by_sequence) == ["SELECT doc FROM orders WHERE account='moisim' AND sequence=500001"], by_sequence

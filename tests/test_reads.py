@@ -31,7 +31,7 @@ async def test_order_has_vtex_shape(sim: Sim) -> None:
     assert {k: v for k, v in address.items() if k not in ("addressId", "geoCoordinates")} == dict.fromkeys(
         set(ADDRESS_FIELDS) - {"addressId", "geoCoordinates"})
     assert order["shippingData"]["selectedAddresses"] == [address]
-    assert order["sequence"].isdigit()
+    assert order["sequence"] == "500001"  # VTEX's six digits; the account's first order
     # Not in the placement body; VTEX's order always has them: the store's locale, no opt-in.
     assert order["clientPreferencesData"] == {"locale": "pt-BR", "optinNewsLetter": False}
     assert order["storePreferencesData"]["currencyLocale"] == 1046  # pt-BR's LCID

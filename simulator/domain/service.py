@@ -26,6 +26,10 @@ from simulator.outbox import callbacks
 from simulator.store.base import Store
 
 Listener = Callable[[str, Order, dict[str, Any]], None]
+# An order's sequence is "a six-digit string" in VTEX's Orders API, whose examples number from
+# 500838 to 502531: an account's first order is 500001. (Orders of a store written before
+# this keep their numbers; the series goes on from 500000 past the last.)
+SEQUENCE_BASE = 500_000
 # "seq501456": an order's sequence number, for GET /api/oms/pvt/orders/{orderId}. No order id
 # matches it (every one has a "-"); 18 digits at most, inside SQLite's 64-bit integers.
 SEQUENCE_REFERENCE = re.compile(r"seq([0-9]{1,18})")
@@ -199,7 +203,8 @@ class OrderService:
                    body: dict[str, Any], items: list[Item], now: datetime) -> Order:
         return Order(
             account=account, id=order_id, kind=kind, order_group=order_id.rsplit("-", 1)[0], status=None,
-            sequence=self.store.next_sequence(account), affiliate_id=affiliate_id, sales_channel=sales_channel,
+            sequence=SEQUENCE_BASE + self.store.next_sequence(account), affiliate_id=affiliate_id,
+            sales_channel=sales_channel,
             marketplace_order_group=body["marketplaceOrderGroup"],
             marketplace_services_endpoint=body["marketplaceServicesEndpoint"],
             marketplace_payment_value=body["marketplacePaymentValue"], creation_date=now, last_change=now,
