@@ -192,7 +192,7 @@ async def test_a_database_written_before_the_filter_columns_is_migrated(make_sim
 
 
 @pytest.mark.parametrize("json_functions", [True, False])
-async def test_a_database_written_before_sequence_lookups_is_migrated(make_sim, tmp_path: Path, monkeypatch,
+async def test_a_database_written_before_sequence_lookups_is_migrated(make_sim, tmp_path: Path, monkeypatch, caplog,
                                                                       json_functions: bool) -> None:
     """Orders stored before the sequence column are found by seq{sequence} after the upgrade, and
     orders placed after it number on from them; with or without SQLite's JSON functions."""
@@ -221,7 +221,9 @@ async def test_a_database_written_before_sequence_lookups_is_migrated(make_sim, 
 
         monkeypatch.setattr(store_module.sqlite3, "connect", connect)
 
-    second = await make_sim(config)
+    with caplog.at_level("INFO", logger="moisim.store"):
+        second = await make_sim(config)
+    assert "the sequence numbers of 2 orders, for seq{sequence} (once)" in caplog.text  # why start-up took longer
     assert await second.order(f"seq{before['sequence']}") == before
     await second.place("after-1")
     after = await second.order("MKP-after-1-01")

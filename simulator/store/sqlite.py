@@ -847,18 +847,23 @@ def _add_listing_facts(db: sqlite3.Connection) -> None:
 
 def _add_sequences(db: sqlite3.Connection) -> None:
     """The sequence column, from each order's document; one transaction, as above."""
+    started = time.monotonic()
     db.execute("BEGIN IMMEDIATE")
     try:
         db.execute("ALTER TABLE orders ADD COLUMN sequence INTEGER")
         try:
-            db.execute("UPDATE orders SET sequence = json_extract(doc, '$.sequence')")
+            count = db.execute("UPDATE orders SET sequence = json_extract(doc, '$.sequence')").rowcount
         except sqlite3.OperationalError:  # an SQLite built without JSON functions: read them here
             rows = [(loads(doc).get("sequence"), rowid) for rowid, doc in db.execute("SELECT rowid, doc FROM orders")]
             db.executemany("UPDATE orders SET sequence=? WHERE rowid=?", rows)
+            count = len(rows)
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
         raise
+    if count:  # a start-up that took seconds says why
+        log.info("migrated the store: the sequence numbers of %d orders, for seq{sequence} (once)", count,
+                 extra={"fields": {"seconds": round(time.monotonic() - started, 1)}})
 
 
 def _number_old_moves(db: sqlite3.Connection) -> None:
