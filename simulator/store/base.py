@@ -43,6 +43,11 @@ class OrderFilter:
     utm_sources: tuple[str, ...] = ()  # the marketingData.utmSource the marketplace sent
     nothing: bool = False  # a filter no chain order can meet (a payment name, say)
 
+    @property
+    def selects_none(self) -> bool:
+        """No order can match: a filter none meets, or no affiliate left to list."""
+        return self.nothing or self.affiliate_ids == ()
+
 
 ANY_ORDER = OrderFilter()  # every chain order of the account
 

@@ -424,7 +424,7 @@ class SqliteStore:
 
     def list_orders(self, account: str, where: OrderFilter = ANY_ORDER, *, descending: bool = True,
                     order_by: str = "creationDate", limit: int = 15, offset: int = 0) -> Listing:
-        if where.nothing or where.affiliate_ids == ():  # no order can match: nothing to read
+        if where.selects_none:  # nothing to read
             return Listing([], 0, Figures(), Figures())
         clause, args = _filter_sql(account, where)
         value, items = self._figures(clause, args)
@@ -820,11 +820,9 @@ def _migrate(db: sqlite3.Connection) -> None:
 
 def _add_listing_facts(db: sqlite3.Connection) -> None:
     """The list's filter columns and client terms, from the documents of the chain orders (read one
-    at a time: a store of 100,000 orders is never in memory at once). One transaction: a server
-    stopped half-way migrates again from the start next time."""
+    at a time: a store of 100,000 orders is never in memory at once), in one transaction."""
     started = time.monotonic()
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with _one_transaction(db):
         for column in ("authorized_at TEXT", "invoiced_at TEXT", "input_invoice INTEGER NOT NULL DEFAULT 0",
                        "utm_source TEXT"):
             db.execute(f"ALTER TABLE orders ADD COLUMN {column}")
@@ -836,20 +834,13 @@ def _add_listing_facts(db: sqlite3.Connection) -> None:
         db.executemany("UPDATE orders SET authorized_at=?, invoiced_at=?, input_invoice=?, utm_source=?"
                        " WHERE account=? AND order_id=?", facts)
         db.executemany("INSERT OR IGNORE INTO client_terms (account, term, order_id) VALUES (?,?,?)", terms)
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    if facts:  # a start-up that took seconds says why
-        log.info("migrated the store: the list's filter columns for %d chain orders (once)", len(facts),
-                 extra={"fields": {"seconds": round(time.monotonic() - started, 1)}})
+    _migrated(f"the list's filter columns for {len(facts)} chain orders", len(facts), started)
 
 
 def _add_sequences(db: sqlite3.Connection) -> None:
-    """The sequence column, from each order's document; one transaction, as above."""
+    """The sequence column, from each order's document, in one transaction."""
     started = time.monotonic()
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with _one_transaction(db):
         db.execute("ALTER TABLE orders ADD COLUMN sequence INTEGER")
         try:
             count = db.execute("UPDATE orders SET sequence = json_extract(doc, '$.sequence')").rowcount
@@ -857,12 +848,26 @@ def _add_sequences(db: sqlite3.Connection) -> None:
             rows = [(loads(doc).get("sequence"), rowid) for rowid, doc in db.execute("SELECT rowid, doc FROM orders")]
             db.executemany("UPDATE orders SET sequence=? WHERE rowid=?", rows)
             count = len(rows)
-        db.execute("COMMIT")
+    _migrated(f"the sequence numbers of {count} orders, for seq{{sequence}}", count, started)
+
+
+@contextmanager
+def _one_transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """A migration step commits whole or not at all: a server stopped half-way migrates again
+    from the start next time."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
     except BaseException:
         db.execute("ROLLBACK")
         raise
-    if count:  # a start-up that took seconds says why
-        log.info("migrated the store: the sequence numbers of %d orders, for seq{sequence} (once)", count,
+    db.execute("COMMIT")
+
+
+def _migrated(what: str, count: int, started: float) -> None:
+    """A start-up that took seconds says why (nothing for a store that had nothing to migrate)."""
+    if count:
+        log.info("migrated the store: %s (once)", what,
                  extra={"fields": {"seconds": round(time.monotonic() - started, 1)}})
 
 
@@ -874,14 +879,13 @@ def _number_old_moves(db: sqlite3.Connection) -> None:
     ids: dict[tuple[str, str], list[int]] = {}
     for id_, account, order_id in db.execute("SELECT id, account, order_id FROM transitions ORDER BY id"):
         ids.setdefault((account, order_id), []).append(id_)
-    db.execute("BEGIN IMMEDIATE")
-    for account, order_id, doc in db.execute("SELECT account, order_id, doc FROM orders").fetchall():
-        numbers = ids.get((account, order_id), [])
-        data = loads(doc)
-        for index, move in enumerate(data["timeline"]):
-            move["n"] = numbers[index] if index < len(numbers) else 0
-        db.execute("UPDATE orders SET doc=? WHERE account=? AND order_id=?", (_dumps(data), account, order_id))
-    for account, last in db.execute("SELECT account, MAX(id) FROM transitions GROUP BY account").fetchall():
-        db.execute("INSERT OR REPLACE INTO sequences (account, value) VALUES (?,?)", (f"{account}/moves", last))
-    db.execute("DROP TABLE transitions")
-    db.execute("COMMIT")
+    with _one_transaction(db):
+        for account, order_id, doc in db.execute("SELECT account, order_id, doc FROM orders").fetchall():
+            numbers = ids.get((account, order_id), [])
+            data = loads(doc)
+            for index, move in enumerate(data["timeline"]):
+                move["n"] = numbers[index] if index < len(numbers) else 0
+            db.execute("UPDATE orders SET doc=? WHERE account=? AND order_id=?", (_dumps(data), account, order_id))
+        for account, last in db.execute("SELECT account, MAX(id) FROM transitions GROUP BY account").fetchall():
+            db.execute("INSERT OR REPLACE INTO sequences (account, value) VALUES (?,?)", (f"{account}/moves", last))
+        db.execute("DROP TABLE transitions")
