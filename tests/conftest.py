@@ -130,6 +130,26 @@ def sim_config(**overrides: Any) -> Config:
     return config_from_dict(data)
 
 
+def fail_next_commit(store: Any) -> None:
+    """The store's connection, but its next COMMIT fails as SQLite's does on a full disk (seen on a
+    3 MiB tmpfs); after that one, the real connection again."""
+    import sqlite3
+
+    real = store._db
+
+    class FullDisk:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def execute(self, sql: str, *args: Any) -> Any:
+            if sql == "COMMIT":
+                store._db = real  # once
+                raise sqlite3.OperationalError("database or disk is full")
+            return real.execute(sql, *args)
+
+    store._db = FullDisk()
+
+
 SimFactory = Callable[..., Awaitable[Sim]]
 
 

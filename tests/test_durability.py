@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests import seeds
-from tests.conftest import sim_config
+from tests.conftest import fail_next_commit, sim_config
 
 
 async def test_everything_survives_a_restart(make_sim, tmp_path: Path) -> None:
@@ -341,24 +341,9 @@ def test_a_checkpoint_that_fails_is_logged_once_and_never_ends_in_a_traceback(tm
 async def test_a_commit_that_fails_keeps_nothing_and_the_next_one_goes_through(sim) -> None:
     """What a full disk does (seen on a 3 MiB tmpfs): the COMMIT fails. The request answers 500
     SIM500 saying its change was not stored, nothing of it stays, and moisim goes on."""
-    import sqlite3
-
     store = sim.store
     real = store._db
-
-    class FullDisk:
-        """The store's connection, but the next COMMIT fails as SQLite's does on a full disk."""
-
-        def __getattr__(self, name: str):
-            return getattr(real, name)
-
-        def execute(self, sql: str, *args):
-            if sql == "COMMIT":
-                store._db = real  # once
-                raise sqlite3.OperationalError("database or disk is full")
-            return real.execute(sql, *args)
-
-    store._db = FullDisk()
+    fail_next_commit(store)
     status, body = await sim.call("PUT", "/api/checkout/pvt/orders?sc=1&affiliateId=MKP", json=seeds.place_body())
     assert (status, body["error"]["code"]) == (500, "SIM500")
     assert body["error"]["message"] == "Internal error in moisim: the change could not be stored"

@@ -31,6 +31,7 @@ from simulator.jsontext import dumps as _dumps, dumps_bytes, loads
 from simulator.domain.orders import Figures, Order
 from simulator.domain.workflow import Kind, Status
 from simulator.store.base import ANY_ORDER, Delivery, JournalEntry, Kept, Listing, OrderFilter, Playback, Timer
+from simulator.store.stock import StockRows
 
 log = logging.getLogger("moisim.store")
 
@@ -296,6 +297,7 @@ class SqliteStore:
         self._sequences: dict[str, int] = {}  # the last number handed out, per sequences key
         self._sequences_unsaved: set[str] = set()
         self._journal_rows: list[tuple] = []  # group commit: written in one statement as the batch commits
+        self._stock = StockRows()  # the stock rows read so far; moved rows are written as they commit
 
     def close(self) -> None:
         if self._batch_open:
@@ -328,6 +330,7 @@ class SqliteStore:
         self._batch_open = False
         try:
             self._save_sequences()
+            self._write_stock()
             self._write_journal()
             self._db.execute("COMMIT")
         except Exception as exc:  # e.g. a full disk: every reply waiting on this batch fails
@@ -335,6 +338,7 @@ class SqliteStore:
                 self._db.execute("ROLLBACK")
             except sqlite3.Error:
                 pass
+            self._stock.forget()  # what it moved is not on disk: read the rows again
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_exception(exc)
@@ -358,15 +362,24 @@ class SqliteStore:
             return
         self._db.execute("BEGIN IMMEDIATE")
         self._depth = 1
+        self._stock.begin()
         try:
             yield
         except BaseException:
             self._depth = 0
             self._db.execute("ROLLBACK")
+            self._stock.rollback()
             raise
         self._depth = 0
-        self._save_sequences()
-        self._db.execute("COMMIT")
+        self._stock.commit()
+        try:
+            self._save_sequences()
+            self._write_stock()
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            self._stock.forget()
+            raise
 
     def _open_batch(self) -> None:
         """Group commit: join the write transaction of this turn of the loop, opening it if needed."""
@@ -379,14 +392,17 @@ class SqliteStore:
         self._open_batch()
         self._db.execute("SAVEPOINT tx")
         self._depth = 1
+        self._stock.begin()
         try:
             yield
         except BaseException:
             self._depth = 0
             self._db.execute("ROLLBACK TO tx")
             self._db.execute("RELEASE tx")
+            self._stock.rollback()
             raise
         self._depth = 0
+        self._stock.commit()
         self._db.execute("RELEASE tx")
 
     # --- orders ----------------------------------------------------------------------------
@@ -482,40 +498,63 @@ class SqliteStore:
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?,?)", (key, value))
 
     # --- stock -----------------------------------------------------------------------------
+    # Rows are read into memory (StockRows) the first time a placement asks for their SKU, moved
+    # there, and written with the transaction that moved them.
     def seed_stock(self, account: str, rows: Iterable[tuple[str, str, int]]) -> None:
         """Add stock rows that do not exist yet; existing ones (with their reservations) stay."""
+        rows = list(rows)
         with self.transaction():
             self._db.executemany(
                 "INSERT OR IGNORE INTO stock (account, store_id, sku, quantity) VALUES (?,?,?,?)",
                 [(account, store, sku, qty) for store, sku, qty in rows],
             )
+            for store, sku, qty in rows:
+                self._stock.added(account, store, sku, qty)
 
     def free_stock(self, account: str, skus: Iterable[str]) -> dict[tuple[str, str], int]:
-        """Free units of these SKUs in every franchise store, by (store id, SKU), in one query."""
+        """Free units of these SKUs in every franchise store, by (store id, SKU)."""
         wanted = list(dict.fromkeys(skus))
-        rows = self._db.execute(
-            f"SELECT store_id, sku, quantity - reserved FROM stock WHERE account=? AND sku IN ({','.join('?' * len(wanted))})",
-            [account, *wanted]).fetchall()
-        return {(store_id, sku): int(free) for store_id, sku, free in rows}
+        self._load_stock(account, wanted)
+        return self._stock.free(account, wanted)
+
+    def _load_stock(self, account: str, skus: list[str]) -> None:
+        """Read the rows of those SKUs that are not in memory yet, in one query."""
+        missing = self._stock.missing(account, skus)
+        if missing:
+            rows = self._db.execute(
+                f"SELECT store_id, sku, quantity, reserved FROM stock WHERE account=? AND sku IN ({','.join('?' * len(missing))})",
+                [account, *missing]).fetchall()
+            self._stock.load(account, missing, rows)
 
     def available(self, account: str, store_id: str, sku: str) -> int:
-        row = self._db.execute(
-            "SELECT quantity - reserved FROM stock WHERE account=? AND store_id=? AND sku=?", (account, store_id, sku)
-        ).fetchone()
-        return int(row[0]) if row else 0
+        return self.free_stock(account, [sku]).get((store_id, sku), 0)
 
     def move_stock(self, account: str, store_id: str, sku: str, *, reserved: int = 0, quantity: int = 0) -> None:
         self.move_stocks(account, [(store_id, sku, reserved, quantity)])
 
     def move_stocks(self, account: str, moves: Iterable[tuple[str, str, int, int]]) -> None:
-        """Several (store id, SKU, change in reserved, change in quantity) moves in one call."""
-        self._db.executemany(
-            "UPDATE stock SET reserved = MAX(0, reserved + ?), quantity = MAX(0, quantity + ?)"
-            " WHERE account=? AND store_id=? AND sku=?",
-            [(reserved, quantity, account, store_id, sku) for store_id, sku, reserved, quantity in moves],
-        )
+        """Several (store id, SKU, change in reserved, change in quantity) moves in one call;
+        neither figure goes below zero."""
+        moves = list(moves)
+        self._load_stock(account, list(dict.fromkeys(sku for _store, sku, _r, _q in moves)))
+        for store_id, sku, reserved, quantity in moves:
+            self._stock.move(account, store_id, sku, reserved, quantity)
+        if not self._depth:  # outside a transaction: on its own
+            if self._loop is None:
+                self._write_stock()
+            else:
+                self._open_batch()
+
+    def _write_stock(self) -> None:
+        """The rows moved since the last write, one statement for all: a batch of placements of
+        the same few SKUs writes each row once."""
+        changed = self._stock.take_changes()
+        if changed:
+            self._db.executemany("UPDATE stock SET quantity=?, reserved=? WHERE account=? AND store_id=? AND sku=?",
+                                 changed)
 
     def stock(self, account: str) -> list[dict[str, Any]]:
+        self._write_stock()  # the rows moved in the open batch too
         rows = self._db.execute(
             "SELECT store_id, sku, quantity, reserved FROM stock WHERE account=? ORDER BY store_id, sku", (account,)
         ).fetchall()
