@@ -10,6 +10,7 @@ order's ``marketplaceServicesEndpoint`` and its query string is kept::
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -21,6 +22,7 @@ INVOICE = "invoice"
 CHANGE = "change"
 
 
+@lru_cache(maxsize=1024)  # every placement asks, and a marketplace sends the same endpoint each time
 def endpoint_problem(endpoint: str) -> str | None:
     """Why no callback could reach this marketplaceServicesEndpoint, or None: an http(s) URL with
     a host, a port from 1 to 65535 if it names one, and no spaces."""
