@@ -131,3 +131,21 @@ def test_stock_rows_undo_in_reverse_order() -> None:
     assert rows.free("a", ["8"]) == {("s", "8"): 10}
     assert rows.missing("a", ["8", "9"]) == ["9"]
     assert rows.take_changes() == [(10, 0, "a", "s", "8")]  # the row taken back, written as it is on disk
+
+
+def test_past_a_commit_more_rows_than_the_limit_are_dropped_and_read_again(tmp_path: Path) -> None:
+    """SKUs sent under unknown-skus: accept, or thousands of stores, must not grow the process for
+    ever: over the limit, the rows held are dropped once everything moved is on disk."""
+    store = seeded(tmp_path / "s.db")
+    store._stock.max_rows = 1  # SKU 8 has two rows
+    with store.transaction():
+        store.move_stocks("moisim", [(CENTRO, "8", 1, 0)])
+        assert store._stock.missing("moisim", ["8"]) == []  # held while the transaction runs
+    assert store._stock.missing("moisim", ["8", "36"]) == ["8", "36"]
+    assert on_disk(tmp_path / "s.db")[(CENTRO, "8")] == (10, 1)
+    assert store.free_stock("moisim", ["8"]) == {(CENTRO, "8"): 9, ("franquia-norte", "8"): 5}
+    store._stock.max_rows = 10
+    with store.transaction():
+        store.move_stocks("moisim", [(CENTRO, "8", 1, 0)])
+    assert store._stock.missing("moisim", ["8"]) == []  # under the limit: kept
+    store.close()

@@ -343,6 +343,7 @@ class SqliteStore:
                 if not waiter.done():
                     waiter.set_exception(exc)
             return
+        self._stock.trim()
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
@@ -380,6 +381,7 @@ class SqliteStore:
             self._db.execute("ROLLBACK")
             self._stock.forget()
             raise
+        self._stock.trim()
 
     def _open_batch(self) -> None:
         """Group commit: join the write transaction of this turn of the loop, opening it if needed."""

@@ -15,10 +15,15 @@ from __future__ import annotations
 from typing import Iterable
 
 Key = tuple[str, str]  # (account, SKU)
+# Rows held at most, past a commit: about 40 MB. The catalog's SKUs in a few stores fit many times
+# over; SKUs sent under unknown-skus: accept, or thousands of stores, would otherwise only grow.
+MAX_ROWS = 200_000
 
 
 class StockRows:
-    def __init__(self) -> None:
+    def __init__(self, max_rows: int = MAX_ROWS) -> None:
+        self.max_rows = max_rows
+        self._count = 0  # rows held
         # (account, SKU) -> franchise store id -> [quantity, reserved]; every store's row of a SKU
         # once it is loaded (an SKU no store stocks is loaded as no rows).
         self._rows: dict[Key, dict[str, list[int]]] = {}
@@ -41,7 +46,9 @@ class StockRows:
                 if self._undo is not None:
                     self._undo.append(((account, sku), None, None))
         for store_id, sku, quantity, reserved in rows:
-            self._rows[(account, sku)].setdefault(store_id, [quantity, reserved])
+            if store_id not in self._rows[(account, sku)]:
+                self._rows[(account, sku)][store_id] = [quantity, reserved]
+                self._count += 1
 
     def free(self, account: str, skus: Iterable[str]) -> dict[tuple[str, str], int]:
         """Free units by (store id, SKU), of SKUs that are loaded."""
@@ -65,6 +72,7 @@ class StockRows:
         if rows is None or store_id in rows:  # not loaded (read from disk when it is), or there already
             return
         rows[store_id] = [quantity, 0]
+        self._count += 1
         if self._undo is not None:
             self._undo.append(((account, sku), store_id, None))
 
@@ -90,9 +98,10 @@ class StockRows:
         undo, self._undo = self._undo or [], None
         for key, store_id, old in reversed(undo):
             if store_id is None:
-                del self._rows[key]
+                self._count -= len(self._rows.pop(key))
             elif old is None:
-                self._rows[key].pop(store_id, None)
+                if self._rows[key].pop(store_id, None) is not None:
+                    self._count -= 1
             else:
                 self._rows[key][store_id][:] = old
 
@@ -101,3 +110,10 @@ class StockRows:
         self._rows.clear()
         self._changed.clear()
         self._undo = None
+        self._count = 0
+
+    def trim(self) -> None:
+        """Past a commit (every moved row written, no transaction open): over ``max_rows``, drop
+        them all; the SKUs still ordered are read again, one query each."""
+        if self._count > self.max_rows and not self._changed and self._undo is None:
+            self.forget()
