@@ -229,11 +229,16 @@ def order_json(order: Order, config: Config) -> dict[str, Any]:
     }
 
 
+def _camel_case(name: str) -> str:
+    """Checkout's spelling of a key the Orders API writes in PascalCase."""
+    return name[0].lower() + name[1:]
+
+
 # A Brazilian store's currency format, in the Orders API's PascalCase; Checkout spells the same
 # keys in camelCase.
 CURRENCY_FORMAT = {"CurrencyDecimalDigits": 2, "CurrencyDecimalSeparator": ",", "CurrencyGroupSeparator": ".",
                    "CurrencyGroupSize": 3, "StartsWithCurrencySymbol": True}
-CHECKOUT_CURRENCY_FORMAT = {k[0].lower() + k[1:]: v for k, v in CURRENCY_FORMAT.items()}
+CHECKOUT_CURRENCY_FORMAT = {_camel_case(k): v for k, v in CURRENCY_FORMAT.items()}
 
 
 def store_preferences() -> dict[str, Any]:
@@ -279,7 +284,7 @@ def client_profile(order: Order) -> dict[str, Any]:
 # itemMetadata's fields, in the Orders API's PascalCase; Checkout spells the same keys in camelCase.
 ITEM_METADATA_FIELDS = ("Id", "Seller", "Name", "SkuName", "ProductId", "RefId", "Ean", "ImageUrl", "DetailUrl",
                         "AssemblyOptions")
-CHECKOUT_ITEM_METADATA_FIELDS = tuple(k[0].lower() + k[1:] for k in ITEM_METADATA_FIELDS)
+CHECKOUT_ITEM_METADATA_FIELDS = tuple(_camel_case(k) for k in ITEM_METADATA_FIELDS)
 
 
 def _item_metadata_rows(order: Order, names: tuple[str, ...]) -> list[dict[str, Any]]:
