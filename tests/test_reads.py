@@ -146,6 +146,11 @@ async def test_marketing_data_is_kept_and_filters_by_utm_source(sim: Sim) -> Non
     assert await listed(sim, "f_UtmSource=christmas") == ["MKP-campaign-01"]
     assert await listed(sim, "f_UtmSource=easter,christmas") == ["MKP-campaign-01"]
     assert await listed(sim, "f_UtmSource=easter") == []
+    # The column is the list's filter, and only chain orders are listed: a franchise order's row has
+    # none, placed or saved again.
+    await sim.authorize("MKP-campaign-01", "campaign")
+    rows = dict(sim.store._db.execute("SELECT order_id, utm_source FROM orders WHERE order_id LIKE '%campaign%'"))
+    assert rows == {"MKP-campaign-01": "christmas", "FRC-MKP-campaign-01": None}
     status, body = await sim.call("PUT", "/api/checkout/pvt/orders?sc=1&affiliateId=MKP",
                                   json=seeds.place_body("bad", marketingData={"utmSource": 7}))
     assert status == 400 and "marketingData.utmSource" in body["error"]["message"], body

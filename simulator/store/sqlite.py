@@ -192,6 +192,9 @@ _UPSERT_ORDER = (f"INSERT INTO orders ({_ORDER_COLUMNS}, authorized_at, invoiced
 
 
 def _utm_source(order: Order) -> str | None:
+    """The utmSource a chain order's marketplace sent; a franchise order is never listed: None."""
+    if order.kind is not Kind.CHAIN:
+        return None
     marketing = order.marketing_data
     utm = marketing.get("utmSource") if isinstance(marketing, dict) else None
     return utm if isinstance(utm, str) else None
