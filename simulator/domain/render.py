@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from simulator.clock import iso
 from simulator.config import Config
@@ -39,10 +39,11 @@ ITEM_FIELDS_AS_SENT = ("attachments", "itemAttachment", "bundleItems", "priceTag
                        "freightCommission")
 
 
-def item_json(item: Item, index: int, order: Order) -> dict[str, Any]:
+def item_json(item: Item, index: int, order_id: str) -> dict[str, Any]:
+    """An item of the order ``order_id``: everything here comes from the item, its index and that id."""
     shown: dict[str, Any] = {
-        "uniqueId": f"{order.id}-{index}", "id": item.id, "productId": item.id, "ean": None,
-        "lockId": order.id, "itemAttachment": {"content": {}, "name": None}, "attachments": [],
+        "uniqueId": f"{order_id}-{index}", "id": item.id, "productId": item.id, "ean": None,
+        "lockId": order_id, "itemAttachment": {"content": {}, "name": None}, "attachments": [],
         "quantity": item.quantity, "seller": item.seller, "name": item.name, "refId": item.id,
         "price": item.price, "listPrice": item.price, "manualPrice": None, "priceTags": [],
         "imageUrl": None, "detailUrl": None, "components": [], "bundleItems": [], "params": [],
@@ -72,9 +73,9 @@ def additional_info() -> dict[str, Any]:
             "offeringTypeId": None}
 
 
-def checkout_item_json(item: Item, index: int, order: Order) -> dict[str, Any]:
+def checkout_item_json(item: Item, index: int, order_id: str) -> dict[str, Any]:
     """The place-order response's item: the order's item with the fields Checkout's item adds."""
-    shown = item_json(item, index, order)
+    shown = item_json(item, index, order_id)
     shown.update(productRefId=item.id, skuName=item.name, modalType=None, manualPriceAppliedBy=None,
                  productCategoryIds=None, productCategories={}, availability="available", manufacturerCode=None,
                  # Checkout's item names the sellers of an MOI chain: this store, then the franchise
@@ -103,29 +104,36 @@ def estimate_dates(order: Order, config: Config) -> list[str | None]:
     return [item.shipping_estimate_date or promised_date(authorized, config.slas.get(item.sla)) for item in order.items]
 
 
+def logistics_info(item: Item, index: int, estimate: str | None, config: Config) -> dict[str, Any]:
+    """An item's shippingData.logisticsInfo entry: its SLA, franchise store and dates."""
+    sla = config.slas.get(item.sla)
+    pickup = sla is not None and sla.delivery_channel == "pickup-in-point"
+    return {
+        "itemIndex": index, "selectedSla": item.sla, "lockTTL": "10d", "price": item.shipping_price,
+        "listPrice": item.shipping_price, "sellingPrice": item.shipping_price, "deliveryWindow": item.delivery_window,
+        "deliveryCompany": item.store_id, "shippingEstimate": sla.shipping_estimate if sla else None,
+        "shippingEstimateDate": estimate, "slas": [], "shipsTo": [], "deliveryIds": [
+            {"courierId": item.store_id, "courierName": item.store_id, "dockId": item.store_id,
+             "quantity": item.quantity, "warehouseId": item.store_id, "accountCarrierName": None,
+             "kitItemDetails": []}],
+        "deliveryChannels": [{"id": item.delivery_channel, "stockBalance": 0}],
+        "selectedDeliveryChannel": item.delivery_channel, "deliveryChannel": item.delivery_channel,
+        "pickupStoreInfo": {"additionalInfo": None, "address": None, "dockId": None,
+                            "friendlyName": sla.pickup_point if pickup and sla else None, "isPickupStore": pickup},
+        "addressId": None, "versionId": None, "entityId": None, "polygonName": None,
+        "pickupPointId": sla.pickup_point if pickup and sla else None,
+        # No dock or stock times in moisim: the carrier's transit is the whole estimate.
+        "transitTime": sla.shipping_estimate if sla else None,
+    }
+
+
 def shipping_data(order: Order, config: Config) -> dict[str, Any]:
-    logistics = []
     estimates = estimate_dates(order, config)
-    for index, item in enumerate(order.items):
-        sla = config.slas.get(item.sla)
-        pickup = sla is not None and sla.delivery_channel == "pickup-in-point"
-        logistics.append({
-            "itemIndex": index, "selectedSla": item.sla, "lockTTL": "10d", "price": item.shipping_price,
-            "listPrice": item.shipping_price, "sellingPrice": item.shipping_price, "deliveryWindow": item.delivery_window,
-            "deliveryCompany": item.store_id, "shippingEstimate": sla.shipping_estimate if sla else None,
-            "shippingEstimateDate": estimates[index], "slas": [], "shipsTo": [], "deliveryIds": [
-                {"courierId": item.store_id, "courierName": item.store_id, "dockId": item.store_id,
-                 "quantity": item.quantity, "warehouseId": item.store_id, "accountCarrierName": None,
-                 "kitItemDetails": []}],
-            "deliveryChannels": [{"id": item.delivery_channel, "stockBalance": 0}],
-            "selectedDeliveryChannel": item.delivery_channel, "deliveryChannel": item.delivery_channel,
-            "pickupStoreInfo": {"additionalInfo": None, "address": None, "dockId": None,
-                                "friendlyName": sla.pickup_point if pickup and sla else None, "isPickupStore": pickup},
-            "addressId": None, "versionId": None, "entityId": None, "polygonName": None,
-            "pickupPointId": sla.pickup_point if pickup and sla else None,
-            # No dock or stock times in moisim: the carrier's transit is the whole estimate.
-            "transitTime": sla.shipping_estimate if sla else None,
-        })
+    return _shipping(order, [logistics_info(item, i, estimates[i], config) for i, item in enumerate(order.items)])
+
+
+def _shipping(order: Order, logistics: list[Any]) -> dict[str, Any]:
+    """The order's shippingData around its ``logistics`` entries."""
     raw = order.shipping_data
     selected = [address_json(a) for a in raw.get("selectedAddresses") or []]
     # The MOI guide's body selects an address by id and sends no "address"; VTEX's order always
@@ -218,7 +226,7 @@ def order_json(order: Order, config: Config) -> dict[str, Any]:
         "shippingData": shipping_data(order, config), "ratesAndBenefitsData": rates_and_benefits(),
         "marketingData": marketing_data(order), "giftRegistryData": None,
         "clientProfileData": client_profile(order),
-        "items": [item_json(item, i, order) for i, item in enumerate(order.items)],
+        "items": [item_json(item, i, order.id) for i, item in enumerate(order.items)],
         "marketplaceItems": [],
         "marketplacePaymentValue": order.marketplace_payment_value,
         "marketplaceOrderGroup": order.marketplace_order_group,
@@ -287,14 +295,13 @@ ITEM_METADATA_FIELDS = ("Id", "Seller", "Name", "SkuName", "ProductId", "RefId",
 CHECKOUT_ITEM_METADATA_FIELDS = tuple(_camel_case(k) for k in ITEM_METADATA_FIELDS)
 
 
-def _item_metadata_rows(order: Order, names: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Each item's metadata, the values in ITEM_METADATA_FIELDS' order (no EAN, image or page here)."""
-    return [dict(zip(names, (i.id, i.seller, i.name, i.name, i.id, i.id, None, None, None, []), strict=True))
-            for i in order.items]
+def _metadata_values(i: Item) -> tuple[Any, ...]:
+    """An item's metadata, the values in ITEM_METADATA_FIELDS' order (no EAN, image or page here)."""
+    return i.id, i.seller, i.name, i.name, i.id, i.id, None, None, None, []
 
 
 def item_metadata(order: Order) -> dict[str, Any]:
-    return {"Items": _item_metadata_rows(order, ITEM_METADATA_FIELDS)}
+    return {"Items": [dict(zip(ITEM_METADATA_FIELDS, _metadata_values(i), strict=True)) for i in order.items]}
 
 
 def list_entry(order: Order, config: Config) -> dict[str, Any]:
@@ -349,29 +356,70 @@ def _number(x: float) -> int | float:
     return int(x) if float(x).is_integer() else x
 
 
-def place_order_response(chain: Order, config: Config) -> dict[str, Any]:
+class Parts:
+    """The place-order response's parts that repeat from order to order (an item, its logistics
+    and metadata, the totals, the store's fixed data), built as dicts: the reference form.
+    ``encoded_parts.EncodedParts`` gives the same parts as JSON text kept from earlier orders."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    def item(self, item: Item, index: int, order_id: str, estimate: str | None) -> tuple[Any, Any, Any]:
+        """The item's three parts: Checkout's item, its logisticsInfo entry (the order's, with the
+        item's id) and its itemMetadata entry (the Orders API's, with the keys in camelCase)."""
+        logistics = logistics_info(item, index, estimate, self.config)
+        logistics["itemId"] = item.id
+        return (checkout_item_json(item, index, order_id), logistics,
+                dict(zip(CHECKOUT_ITEM_METADATA_FIELDS, _metadata_values(item), strict=True)))
+
+    def totals(self, order: Order) -> Any:
+        return totals(order)
+
+    def fixed(self, name: str) -> Any:
+        """One of CHECKOUT_FIXED: the same for every order of this configuration."""
+        return CHECKOUT_FIXED[name](self.config)
+
+
+# The place-order response's parts that depend on the configuration alone.
+CHECKOUT_FIXED: dict[str, Callable[[Config], Any]] = {
+    "transactionData": lambda _: {"merchantTransactions": [], "receiverUri": None, "gatewayCallbackTemplatePath": None},
+    "salesAssociateData": lambda _: {"salesAssociateId": None},
+    "sellers": lambda config: [{**seller, "minimumOrderValue": None} for seller in sellers(config)],
+    "ratesAndBenefitsData": lambda _: {**rates_and_benefits(), "teaser": []},
+    "clientPreferencesData": lambda _: client_preferences(),
+    "storePreferencesData": lambda _: checkout_store_preferences(),
+}
+
+
+def place_order_response(chain: Order, config: Config, parts: Parts | None = None) -> dict[str, Any]:
     """The Checkout place-order 200 shape (the Checkout API's PlaceOrder); ``orders[0].orderId`` is
     the chain order id. Its parts are the OMS order's own (``order_json``) with the fields
-    Checkout's forms add, built here without the rest of that document."""
+    Checkout's forms add, built here without the rest of that document; ``parts`` builds the
+    parts that repeat from order to order (default: as dicts)."""
+    parts = Parts(config) if parts is None else parts
+    estimates = estimate_dates(chain, config)
+    items = [parts.item(item, i, chain.id, estimates[i]) for i, item in enumerate(chain.items)]
     created = iso(chain.creation_date)
     last_change = iso(chain.last_change)
     summary = {
         "orderId": chain.id, "orderGroup": chain.order_group, "state": chain.status, "isCheckedIn": False,
         "sellerOrderId": chain.franchise_ids[0] if chain.franchise_ids else chain.id, "storeId": None,
         "checkedInPickupPointId": None, "value": chain.value,
-        "items": [checkout_item_json(item, i, chain) for i, item in enumerate(chain.items)],
-        "sellers": [{**seller, "minimumOrderValue": None} for seller in sellers(config)],
-        "totals": totals(chain),
+        "items": [shown for shown, _, _ in items],
+        "sellers": parts.fixed("sellers"),
+        "totals": parts.totals(chain),
         "clientProfileData": {**client_profile(chain), "profileCompleteOnLoading": False,
                               "profileErrorOnLoading": False},
-        "ratesAndBenefitsData": {**rates_and_benefits(), "teaser": []},
-        "shippingData": checkout_shipping_data(chain, config),
-        "paymentData": None, "itemMetadata": checkout_item_metadata(chain), "salesChannel": chain.sales_channel,
+        "ratesAndBenefitsData": parts.fixed("ratesAndBenefitsData"),
+        "shippingData": checkout_shipping_data(chain, [logistics for _, logistics, _ in items]),
+        "paymentData": None, "itemMetadata": {"items": [metadata for _, _, metadata in items]},
+        "salesChannel": chain.sales_channel,
         "followUpEmail": chain.client_profile.get("email"), "creationDate": created, "lastChange": last_change,
         "timeZoneCreationDate": created, "timeZoneLastChange": last_change, "orderFormCreationDate": created,
         "isCompleted": True, "hostName": config.account, "merchantName": config.seller_name, "userType": None,
         "roundingError": 0, "salesAssociateId": None,
-        "clientPreferencesData": client_preferences(), "storePreferencesData": checkout_store_preferences(),
+        "clientPreferencesData": parts.fixed("clientPreferencesData"),
+        "storePreferencesData": parts.fixed("storePreferencesData"),
         "marketingData": marketing_data(chain), "openTextField": chain.open_text_field,
         "giftRegistryData": None, "commercialConditionData": None, "customData": None, "invoiceData": None,
         "taxData": None, "subscriptionData": None, "hooksData": None, "changeData": None,
@@ -383,9 +431,8 @@ def place_order_response(chain: Order, config: Config) -> dict[str, Any]:
         "allowCancelation": True, "allowCancellation": True, "allowEdition": False,
         "isUserDataVisible": True, "allowChangeSeller": False,
     }
-    return {"orderForm": None,
-            "transactionData": {"merchantTransactions": [], "receiverUri": None, "gatewayCallbackTemplatePath": None},
-            "orders": [summary], "salesAssociateData": {"salesAssociateId": None}}
+    return {"orderForm": None, "transactionData": parts.fixed("transactionData"), "orders": [summary],
+            "salesAssociateData": parts.fixed("salesAssociateData")}
 
 
 def authorization_response(chain: Order, at: datetime, receipt: str) -> dict[str, Any]:
@@ -401,13 +448,11 @@ def authorization_response(chain: Order, at: datetime, receipt: str) -> dict[str
     }
 
 
-def checkout_shipping_data(order: Order, config: Config) -> dict[str, Any]:
-    """The order's shippingData with what Checkout's adds: each logisticsInfo's ``itemId``, each
-    address's ``isDisposable`` (true unless the marketplace said otherwise: an address a marketplace
-    sends is never saved to a shopper's profile here) and ``availableAddresses``."""
-    shipping = shipping_data(order, config)
-    for info, item in zip(shipping["logisticsInfo"], order.items, strict=True):
-        info["itemId"] = item.id
+def checkout_shipping_data(order: Order, logistics: list[Any]) -> dict[str, Any]:
+    """The order's shippingData around Checkout's ``logistics`` entries, with what Checkout's adds:
+    each address's ``isDisposable`` (true unless the marketplace said otherwise: an address a
+    marketplace sends is never saved to a shopper's profile here) and ``availableAddresses``."""
+    shipping = _shipping(order, logistics)
     selected = shipping["selectedAddresses"]
     address = shipping["address"]
     for shown in (address, *selected):
@@ -416,11 +461,6 @@ def checkout_shipping_data(order: Order, config: Config) -> dict[str, Any]:
     shipping["availableAddresses"] = selected or ([address] if address is not None else [])
     shipping["pickupPoints"] = []  # as in VTEX's example: a pickup SLA's point is in its logisticsInfo
     return shipping
-
-
-def checkout_item_metadata(order: Order) -> dict[str, Any]:
-    """Checkout's itemMetadata: the Orders API's, with its keys in camelCase."""
-    return {"items": _item_metadata_rows(order, CHECKOUT_ITEM_METADATA_FIELDS)}
 
 
 def sellers(config: Config) -> list[dict[str, Any]]:

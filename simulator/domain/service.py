@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from simulator import jsontext
 from simulator.clock import Clock, iso
 from simulator.config import Config, Sku
 from simulator.domain import render, routing
+from simulator.domain.encoded_parts import EncodedParts, place_order_bytes
 from simulator.domain.errors import BadRequest, NotFound, cannot_cancel, order_not_found, wrong_status
 from simulator.domain.orders import MAX_VALUE, Item, Order, Transition
 from simulator.domain.shipping import promised_date
@@ -78,6 +78,7 @@ class OrderService:
         self.store = store
         self.clock = clock
         self.listeners: list[Listener] = []  # told of every status move (scenario bindings use it)
+        self.response_parts = EncodedParts(config)  # the place-order response's repeating parts, kept encoded
 
     # --- helpers -------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -195,7 +196,7 @@ class OrderService:
                 self._move(franchise, Event.PLACE, now, ctx)
                 self._move(franchise, Event.ACCEPT, now, ctx)
                 self.store.save_order(franchise, new=True)
-            response = jsontext.dumps_bytes(render.place_order_response(chain, self.config))
+            response = place_order_bytes(chain, self.response_parts)
             self.store.save_order(chain, placement=response, new=True)
         return Placed(chain_id, response)
 
