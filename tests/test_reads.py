@@ -49,12 +49,17 @@ async def test_an_order_is_found_by_its_sequence_number(sim: Sim) -> None:
         assert [e["path"] for e in journal["entries"]] == [  # journaled under the order's id, however named
             f"/api/oms/pvt/orders/{order_id}", f"/api/oms/pvt/orders/seq{order['sequence']}",
             f"/api/oms/pvt/orders/seq{int(order['sequence']):08d}"]
+        _, by_id = await sim.call("GET", f"/_sim/orders/{order_id}", role="admin", expect=200)
+        _, by_sequence = await sim.call("GET", f"/_sim/orders/seq{order['sequence']}", role="admin", expect=200)
+        assert by_sequence == by_id and by_id["chainOrder"]["orderId"] == order_id.removeprefix("FRC-")
     sequences = {int((await sim.order(o))["sequence"]) for o in ("MKP-seq-1-01", "MKP-seq-2-01")}
     unused = max(sequences) + 100
     for reference in (f"seq{unused}", "seq" + "9" * 18, "seq" + "9" * 40, "seq", "seq-1", "seq1x", "SEQ1"):
         status, body = await sim.call("GET", f"/api/oms/pvt/orders/{reference}")
         assert (status, body["error"]["code"]) == (404, "CHK0201"), reference
         assert body["error"]["message"] == f"Order not found: {reference}"
+        status, body = await sim.call("GET", f"/_sim/orders/{reference}", role="admin")
+        assert (status, body["error"]["code"]) == (404, "CHK0201"), reference
 
 
 async def test_list_pages_and_filters_by_status(sim: Sim) -> None:

@@ -106,10 +106,11 @@ class OrderService:
     def franchise_orders(self, chain: Order) -> list[Order]:
         return [self.order(chain.account, fid) for fid in chain.franchise_ids]
 
-    def inspect(self, account: str, order_id: str) -> dict[str, Any]:
-        """The chain order (from its own id or a franchise order's), its franchise orders, the
-        status timeline and its callbacks with each one's last attempt: ``GET /_sim/orders/{id}``."""
-        chain = self.chain_of(self.order(account, order_id))
+    def inspect(self, account: str, reference: str) -> dict[str, Any]:
+        """The chain order (from its own id, a franchise order's, or either one's ``seq{n}``), its
+        franchise orders, the status timeline and its callbacks with each one's last attempt:
+        ``GET /_sim/orders/{id}``."""
+        chain = self.chain_of(self.order_by_reference(account, reference))
         franchises = self.franchise_orders(chain)
         return {
             "chainOrder": render.order_json(chain, self.config),
