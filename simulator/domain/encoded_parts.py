@@ -9,6 +9,12 @@ part's JSON text by what it is built from (the item's every field, its index) an
 orjson as a ``Fragment``, so a placement builds only what is its own: ids, dates, client,
 addresses.
 
+A part is kept the second time it is asked for. Keeping costs more than building: where nothing
+repeats (every order's quantities its own, a catalog of thousands of SKUs), keeping every part
+made a response 76 µs against the reference's 51. Seen once, a part is built as a dict, as the
+reference does, and only its key's hash is remembered: 56 µs against 53 where nothing repeats,
+23 where everything does.
+
 The text kept is what ``render.Parts`` builds, encoded, and the response is byte for byte the
 reference's (tests/test_encoded_parts.py compares them). What orjson cannot write (an integer
 past 64 bits, a lone surrogate) takes the reference path, as every other document does.
@@ -49,6 +55,7 @@ class EncodedParts(render.Parts):
         super().__init__(config)
         self.limit = limit
         self._kept: dict[tuple[Any, ...], Any] = {}  # JSON text, wrapped in a Fragment as it is used
+        self._seen: set[int] = set()  # the hashes of the keys asked for once
         # Stands for the order id in an item's kept text, to be replaced by each order's own. It is
         # random, so no data a marketplace sends holds it; should some, that item is not kept.
         self._stand_in = f"moisim-order-id-{secrets.token_hex(16)}"
@@ -59,6 +66,16 @@ class EncodedParts(render.Parts):
     def kept(self) -> int:
         """How many parts are kept."""
         return len(self._kept)
+
+    def _first_time(self, key: tuple[Any, ...]) -> bool:
+        """Whether ``key`` is asked for the first time (since the last ``limit`` first times)."""
+        seen = hash(key)
+        if seen in self._seen:
+            return False
+        if len(self._seen) >= self.limit:
+            self._seen.clear()
+        self._seen.add(seen)
+        return True
 
     def _keep(self, key: tuple[Any, ...], value: Any) -> Any:
         if len(self._kept) >= self.limit:
@@ -71,9 +88,8 @@ class EncodedParts(render.Parts):
         key = ("item", index, estimate, fields)
         kept = self._kept.get(key)
         if kept is None:
-            if self._stand_in_bytes in fields:
-                shown, logistics, metadata = super().item(item, index, order_id, estimate)
-                return orjson.Fragment(orjson.dumps(shown)), logistics, metadata
+            if self._first_time(key) or self._stand_in_bytes in fields:
+                return super().item(item, index, order_id, estimate)
             shown, logistics, metadata = super().item(item, index, self._stand_in, estimate)
             kept = self._keep(("item", index, estimate, bytes(memoryview(fields))),
                               (orjson.dumps(shown).split(self._stand_in_bytes), _encoded(logistics), _encoded(metadata)))
@@ -86,6 +102,8 @@ class EncodedParts(render.Parts):
         figures = orjson.dumps([order.items_total, order.discount, order.shipping_total, order.increment])
         kept = self._kept.get(("totals", figures))
         if kept is None:
+            if self._first_time(("totals", figures)):
+                return super().totals(order)
             kept = self._keep(("totals", bytes(memoryview(figures))), _encoded(super().totals(order)))
         return orjson.Fragment(kept)
 
