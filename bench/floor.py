@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import sys
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -27,8 +28,8 @@ from bench.bare import serve
 from simulator.clock import make_clock
 from simulator.config import load_config
 from simulator.domain.service import OrderService
+from simulator.http.app import open_store
 from simulator.schemas import default_registry
-from simulator.store.sqlite import SqliteStore
 from tests import seeds
 
 TEMPLATE_GROUP = "floor-template-group"
@@ -40,9 +41,8 @@ class Floor:
         self.keys = {c.app_key: c.app_token for c in config.credentials if c.role == "marketplace"}
         self.affiliates, self.catalog, self.slas = config.affiliates, set(config.catalog), set(config.slas)
         self.gate = default_registry().gate("place-order.request")
-        service = OrderService(config, SqliteStore(":memory:"), make_clock("real"))
-        for store in config.franchise_stores:
-            service.store.seed_stock(config.account, [(store.id, sku, store.initial_stock(sku)) for sku in config.catalog])
+        in_memory = replace(config, store_path=":memory:")
+        service = OrderService(in_memory, open_store(in_memory), make_clock("real"))
         self.template = service.place(config.account, "MKP", "1", seeds.place_body(TEMPLATE_GROUP)).response
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")

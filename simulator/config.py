@@ -11,7 +11,7 @@ import ssl
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from simulator import yamlfile
 from simulator.domain.workflow import all_statuses
@@ -162,6 +162,11 @@ class Config:
     @property
     def accepts_unknown_skus(self) -> bool:
         return self.unknown_skus == "accept"
+
+    def initial_stock(self, skus: Iterable[str]) -> list[tuple[str, str, int]]:
+        """Each franchise store's starting units of these SKUs, as (store id, SKU, units): the
+        store's own figure, else its default."""
+        return [(s.id, sku, s.initial_stock(sku)) for s in self.franchise_stores for sku in dict.fromkeys(skus)]
 
     @property
     def scheme(self) -> str:

@@ -509,8 +509,7 @@ class OrderService:
         franchise store's default, as for a listed SKU its configuration does not name. Written
         the first time a SKU is asked for; kept after."""
         if skus:
-            self.store.seed_stock(account, [(s.id, sku, s.initial_stock(sku))
-                                            for s in self.config.franchise_stores for sku in dict.fromkeys(skus)])
+            self.store.seed_stock(account, self.config.initial_stock(skus))
 
     def _store_for(self, chain: Order, franchises: list[Order], item: dict[str, Any]) -> Order | None:
         """The franchise order an added item joins: one that has the SKU already, else one with stock."""

@@ -23,8 +23,7 @@ from simulator.store.sqlite import SqliteStore
 
 def open_store(config: Config) -> SqliteStore:
     store = SqliteStore(config.store_path, synchronous=config.synchronous, journal_cap=config.journal_cap)
-    store.seed_stock(config.account, [(s.id, sku, s.initial_stock(sku))
-                                      for s in config.franchise_stores for sku in config.catalog])
+    store.seed_stock(config.account, config.initial_stock(config.catalog))
     return store
 
 
