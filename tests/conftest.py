@@ -135,7 +135,7 @@ def fail_next_commit(store: Any) -> None:
     3 MiB tmpfs); after that one, the real connection again."""
     import sqlite3
 
-    real = store._db
+    real = store._conn
 
     class FullDisk:
         def __getattr__(self, name: str) -> Any:
@@ -143,11 +143,11 @@ def fail_next_commit(store: Any) -> None:
 
         def execute(self, sql: str, *args: Any) -> Any:
             if sql == "COMMIT":
-                store._db = real  # once
+                store._conn = real  # once
                 raise sqlite3.OperationalError("database or disk is full")
             return real.execute(sql, *args)
 
-    store._db = FullDisk()
+    store._conn = FullDisk()
 
 
 SimFactory = Callable[..., Awaitable[Sim]]

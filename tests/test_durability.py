@@ -111,13 +111,35 @@ async def test_a_database_written_by_0_1_is_migrated(make_sim, tmp_path: Path) -
 
 
 async def test_a_new_order_never_overwrites_one_with_the_same_id(sim) -> None:
+    """A new order's row is written with its batch (store/held.py): one whose id is on disk
+    already fails that batch's commit, and the order on disk stays as it was."""
     import sqlite3
 
     await sim.place()
     chain = sim.store.get_order("moisim", seeds.SEED_ORDER_ID)
+    with sim.store.transaction():
+        sim.store.save_order(chain, placement=b"{}", new=True)
     with pytest.raises(sqlite3.IntegrityError):
-        sim.store.save_order(chain, placement="{}", new=True)
-    assert sim.store.get_placement("moisim", seeds.SEED_ORDER_ID) != "{}"
+        await sim.store.durable()
+    assert sim.store.get_placement("moisim", seeds.SEED_ORDER_ID) not in (None, "{}")
+    assert sim.store.list_orders("moisim").total == 1
+
+
+async def test_a_new_order_held_twice_in_one_batch_is_refused_at_once(sim) -> None:
+    import sqlite3
+
+    store = sim.store
+    await sim.place()
+    chain = store.get_order("moisim", seeds.SEED_ORDER_ID)
+    chain.id = chain.id.replace("-01", "9-01")
+    with store.transaction():
+        store.save_order(chain, new=True)
+    with pytest.raises(sqlite3.IntegrityError, match=chain.id):
+        with store.transaction():
+            store.save_order(chain, new=True)
+    await store.durable()  # the first one commits; the refused one left nothing behind
+    assert store.get_order("moisim", chain.id) is not None
+    assert store.list_orders("moisim").total == 2
 
 
 async def test_a_database_written_before_list_stats_gets_its_figures(make_sim, tmp_path: Path) -> None:
@@ -342,12 +364,12 @@ async def test_a_commit_that_fails_keeps_nothing_and_the_next_one_goes_through(s
     """What a full disk does (seen on a 3 MiB tmpfs): the COMMIT fails. The request answers 500
     SIM500 saying its change was not stored, nothing of it stays, and moisim goes on."""
     store = sim.store
-    real = store._db
+    real = store._conn
     fail_next_commit(store)
     status, body = await sim.call("PUT", "/api/checkout/pvt/orders?sc=1&affiliateId=MKP", json=seeds.place_body())
     assert (status, body["error"]["code"]) == (500, "SIM500")
     assert body["error"]["message"] == "Internal error in moisim: the change could not be stored"
-    assert store._db is real
+    assert store._conn is real
     assert store.list_orders("moisim").total == 0
     assert sum(s["reserved"] for s in store.stock("moisim")) == 0
     await sim.place()  # no restart needed

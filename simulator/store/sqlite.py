@@ -11,8 +11,11 @@ a placement does. Once ``start_group_commit`` has run (the server does it), tran
 SAVEPOINTs inside one open write transaction that is committed once per turn of the event loop;
 each transaction is still all-or-nothing on its own, and ``await durable()`` returns once
 everything written so far is committed. The server awaits it before every reply, so nothing is
-acknowledged before it is on disk. WAL checkpoints (the fsyncs) run in a background thread on
-their own connection instead of stalling whichever request crossed the threshold.
+acknowledged before it is on disk. New rows (orders, client terms, timers) are held in memory and
+inserted a table at a time as the batch commits (store/held.py); a transaction opens its
+SAVEPOINT only when it runs a statement of its own, and a placement usually runs none. WAL
+checkpoints (the fsyncs) run in a background thread on their own connection instead of stalling
+whichever request crossed the threshold.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from simulator.clock import iso
 from simulator.jsontext import dumps as _dumps, dumps_bytes, loads
 from simulator.domain.orders import Figures, Order
 from simulator.domain.workflow import Kind, Status
+from simulator.store.held import HeldRows
 from simulator.store.base import ANY_ORDER, Delivery, JournalEntry, Kept, Listing, OrderFilter, Playback, Timer
 from simulator.store.stock import StockRows
 
@@ -210,9 +214,7 @@ def _listing_facts(order: Order) -> tuple[str | None, str | None, int, str | Non
             int(any(p["type"] == "Input" for p in order.packages)), _utm_source(order))
 
 
-# A client has at most five terms (email, document, first, last and full name).
-_TERMS_INSERT = {n: "INSERT INTO client_terms (account, term, order_id) VALUES " + ",".join(["(?,?,?)"] * n)
-                 for n in range(1, 6)}
+_TERM_INSERT = "INSERT INTO client_terms (account, term, order_id) VALUES (?,?,?)"
 
 
 def _client_terms(order: Order) -> set[str]:
@@ -276,21 +278,21 @@ class SqliteStore:
                  lock_wait: float = LOCK_WAIT_SECONDS) -> None:
         self.path = path
         self.journal_cap = journal_cap
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         try:
             self._lock = None if path == ":memory:" else _serve_alone(path, lock_wait)
         except DatabaseInUse:
-            self._db.close()
+            self._conn.close()
             raise
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
-        self._db.execute("PRAGMA foreign_keys=ON")
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
+        self._conn.execute("PRAGMA foreign_keys=ON")
         # Each request is a SAVEPOINT inside the group's transaction, and SQLite copies every page a
         # savepoint changes into a statement journal; in a temporary file that doubled the cost of
         # a placement's writes, in memory it is a memcpy. Commits still go to the WAL on disk.
-        self._db.execute("PRAGMA temp_store=MEMORY")
-        self._db.executescript(SCHEMA)
-        _migrate(self._db)
+        self._conn.execute("PRAGMA temp_store=MEMORY")
+        self._conn.executescript(SCHEMA)
+        _migrate(self._conn)
         self._depth = 0
         self._journal_inserts = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -301,22 +303,64 @@ class SqliteStore:
         self._sequences_unsaved: set[str] = set()
         self._journal_rows: list[tuple] = []  # group commit: written in one statement as the batch commits
         self._stock = StockRows()  # the stock rows read so far; moved rows are written as they commit
+        self._held = HeldRows()  # new rows not inserted yet: written before the next statement runs
+        self._tx_mark = 0  # rows held before the open transaction began (not its own)
+        self._savepoint_due = False  # group commit: the transaction opens its SAVEPOINT at its first statement
+        self._savepoint_open = False
+        self._broken: BaseException | None = None  # held rows failed to write: the batch cannot commit
 
     def close(self) -> None:
         if self._batch_open:
             self._flush()
         if self._checkpointer:
             self._checkpointer.stop()
-        self._db.close()
+        self._conn.close()
         if self._lock is not None:
             os.close(self._lock)
             self._lock = None
 
     # --- transactions ----------------------------------------------------------------------
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """The connection, for any statement but the batch's own: every held row is written first,
+        so the statement sees it, and a transaction that had not run a statement yet opens its
+        SAVEPOINT now (one that runs none, as a placement usually does, needs none)."""
+        if self._savepoint_due:
+            self._open_savepoint()
+        if self._held:
+            self._write_held()
+        return self._conn
+
+    def _write_held(self, upto: int | None = None) -> None:
+        try:
+            self._held.write(self._conn, upto)
+        except BaseException as exc:
+            if self._loop is not None:  # rows of requests that finished are lost: their batch must fail
+                self._broken = exc
+            raise
+
+    def _open_savepoint(self) -> None:
+        self._savepoint_due = False
+        earlier, self._tx_mark = self._tx_mark, 0  # every row held from here on is this transaction's
+        if earlier:  # rows of transactions that finished go in before this one's SAVEPOINT
+            self._write_held(earlier)
+        self._conn.execute("SAVEPOINT tx")
+        self._savepoint_open = True
+
+    def _end_savepoint(self, rollback: bool) -> None:
+        self._savepoint_due = False
+        if rollback:
+            self._held.drop_from(self._tx_mark)
+        if self._savepoint_open:
+            self._savepoint_open = False
+            if rollback:
+                self._conn.execute("ROLLBACK TO tx")
+            self._conn.execute("RELEASE tx")
+
     def start_group_commit(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         if self.path != ":memory:":
-            self._db.execute("PRAGMA wal_autocheckpoint=0")
+            self._conn.execute("PRAGMA wal_autocheckpoint=0")
             self._checkpointer = _Checkpointer(self.path)
 
     async def durable(self) -> None:
@@ -332,15 +376,20 @@ class SqliteStore:
         waiters, self._waiters = self._waiters, []
         self._batch_open = False
         try:
+            if self._broken is not None:
+                raise self._broken
+            self._write_held()
             self._save_sequences()
             self._write_stock()
             self._write_journal()
-            self._db.execute("COMMIT")
+            self._conn.execute("COMMIT")
         except Exception as exc:  # e.g. a full disk: every reply waiting on this batch fails
             try:
-                self._db.execute("ROLLBACK")
+                self._conn.execute("ROLLBACK")
             except sqlite3.Error:
                 pass
+            self._broken = None
+            self._held.clear()
             self._stock.forget()  # what it moved is not on disk: read the rows again
             for waiter in waiters:
                 if not waiter.done():
@@ -364,24 +413,28 @@ class SqliteStore:
         if self._loop is not None:
             yield from self._savepoint()
             return
-        self._db.execute("BEGIN IMMEDIATE")
+        self._conn.execute("BEGIN IMMEDIATE")
         self._depth = 1
+        self._tx_mark = len(self._held)
         self._stock.begin()
         try:
             yield
         except BaseException:
             self._depth = 0
-            self._db.execute("ROLLBACK")
+            self._conn.execute("ROLLBACK")
+            self._held.drop_from(self._tx_mark)
             self._stock.rollback()
             raise
         self._depth = 0
         self._stock.commit()
         try:
+            self._write_held()
             self._save_sequences()
             self._write_stock()
-            self._db.execute("COMMIT")
+            self._conn.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._conn.execute("ROLLBACK")
+            self._held.clear()
             self._stock.forget()
             raise
         self._stock.trim()
@@ -389,46 +442,66 @@ class SqliteStore:
     def _open_batch(self) -> None:
         """Group commit: join the write transaction of this turn of the loop, opening it if needed."""
         if self._loop is not None and not self._batch_open:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._conn.execute("BEGIN IMMEDIATE")
             self._batch_open = True
             self._loop.call_soon(self._flush)
 
     def _savepoint(self) -> Iterator[None]:
+        """Group commit: a transaction inside the batch's, all or nothing on its own. Its SAVEPOINT
+        is opened by its first statement (``_db``); the rows it only held are dropped."""
         self._open_batch()
-        self._db.execute("SAVEPOINT tx")
         self._depth = 1
+        self._tx_mark = len(self._held)
+        self._savepoint_due = True
         self._stock.begin()
         try:
             yield
         except BaseException:
             self._depth = 0
-            self._db.execute("ROLLBACK TO tx")
-            self._db.execute("RELEASE tx")
+            self._end_savepoint(rollback=True)
             self._stock.rollback()
             raise
         self._depth = 0
         self._stock.commit()
-        self._db.execute("RELEASE tx")
+        self._end_savepoint(rollback=False)
+
+    def _hold(self, sql: str, params: tuple[Any, ...] | list[Any], order: tuple[str, str] | None = None) -> None:
+        """Insert a new row with the batch, or with the transaction that runs (see store/held.py)."""
+        self._held.add(sql, params, order)
+        if not self._depth:  # on its own
+            if self._loop is None:
+                self._write_held()
+            else:
+                self._open_batch()
 
     # --- orders ----------------------------------------------------------------------------
     def get_order(self, account: str, order_id: str) -> Order | None:
-        row = self._db.execute("SELECT doc FROM orders WHERE account=? AND order_id=?", (account, order_id)).fetchone()
+        db = self._db if self._held.holds_order(account, order_id) else self._conn  # a read needs no SAVEPOINT
+        row = db.execute("SELECT doc FROM orders WHERE account=? AND order_id=?", (account, order_id)).fetchone()
         return Order.from_doc(loads(row[0])) if row else None
 
     def save_order(self, order: Order, placement: bytes | None = None, *, new: bool = False) -> None:
         """Insert (``new``: an order id that exists already is an error, never overwritten) or
-        update; ``placement`` is the place-order response kept with a new chain order."""
-        self._db.execute(
-            _INSERT_ORDER if new else _UPSERT_ORDER,
-            (order.account, order.id, str(order.kind), order.order_group, order.parent_id, order.status,
-             order.affiliate_id, order.marketplace_order_group, iso(order.creation_date), _text(order.to_doc()),
-             placement, order.value, order.total_items, order.sequence,
-             *((_utm_source(order),) if new else _listing_facts(order))),
-        )
-        if new and order.kind is Kind.CHAIN:
-            terms = _client_terms(order)
-            if terms:  # one statement for all: executemany costs more than the few rows it writes
-                self._db.execute(_TERMS_INSERT[len(terms)], [x for term in terms for x in (order.account, term, order.id)])
+        update; ``placement`` is the place-order response kept with a new chain order. A new
+        order's row and its client terms are held (store/held.py) and written with the batch."""
+        if not new:
+            self._db.execute(
+                _UPSERT_ORDER,
+                (order.account, order.id, str(order.kind), order.order_group, order.parent_id, order.status,
+                 order.affiliate_id, order.marketplace_order_group, iso(order.creation_date), _text(order.to_doc()),
+                 placement, order.value, order.total_items, order.sequence, *_listing_facts(order)),
+            )
+            return
+        key = (order.account, order.id)
+        if self._held.holds_order(*key):
+            raise sqlite3.IntegrityError(f"UNIQUE constraint failed: orders.account, orders.order_id ({order.id})")
+        self._hold(_INSERT_ORDER,
+                   (order.account, order.id, str(order.kind), order.order_group, order.parent_id, order.status,
+                    order.affiliate_id, order.marketplace_order_group, iso(order.creation_date), _text(order.to_doc()),
+                    placement, order.value, order.total_items, order.sequence, _utm_source(order)), key)
+        if order.kind is Kind.CHAIN:
+            for term in _client_terms(order):
+                self._hold(_TERM_INSERT, (order.account, term, order.id))
 
     def get_order_by_sequence(self, account: str, sequence: int) -> Order | None:
         row = self._db.execute("SELECT doc FROM orders WHERE account=? AND sequence=?", (account, sequence)).fetchone()
@@ -567,8 +640,8 @@ class SqliteStore:
 
     # --- timers ----------------------------------------------------------------------------
     def add_timer(self, account: str, order_id: str, event: str, due_at: float) -> None:
-        self._db.execute("INSERT INTO timers (account, order_id, event, due_at) VALUES (?,?,?,?)",
-                         (account, order_id, event, due_at))
+        self._hold("INSERT INTO timers (account, order_id, event, due_at) VALUES (?,?,?,?)",
+                   (account, order_id, event, due_at))
 
     def clear_timers(self, account: str, order_id: str) -> None:
         self._db.execute("DELETE FROM timers WHERE account=? AND order_id=?", (account, order_id))
