@@ -287,9 +287,10 @@ class SqliteStore:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
         self._conn.execute("PRAGMA foreign_keys=ON")
-        # Each request is a SAVEPOINT inside the group's transaction, and SQLite copies every page a
-        # savepoint changes into a statement journal; in a temporary file that doubled the cost of
-        # a placement's writes, in memory it is a memcpy. Commits still go to the WAL on disk.
+        # A request that runs statements is a SAVEPOINT inside the group's transaction, and SQLite
+        # copies every page a savepoint changes into a statement journal; in a temporary file that
+        # doubled the cost of a placement's writes, in memory it is a memcpy. Commits still go to
+        # the WAL on disk.
         self._conn.execute("PRAGMA temp_store=MEMORY")
         self._conn.executescript(SCHEMA)
         _migrate(self._conn)
@@ -484,21 +485,16 @@ class SqliteStore:
         """Insert (``new``: an order id that exists already is an error, never overwritten) or
         update; ``placement`` is the place-order response kept with a new chain order. A new
         order's row and its client terms are held (store/held.py) and written with the batch."""
+        row = (order.account, order.id, str(order.kind), order.order_group, order.parent_id, order.status,
+               order.affiliate_id, order.marketplace_order_group, iso(order.creation_date), _text(order.to_doc()),
+               placement, order.value, order.total_items, order.sequence)
         if not new:
-            self._db.execute(
-                _UPSERT_ORDER,
-                (order.account, order.id, str(order.kind), order.order_group, order.parent_id, order.status,
-                 order.affiliate_id, order.marketplace_order_group, iso(order.creation_date), _text(order.to_doc()),
-                 placement, order.value, order.total_items, order.sequence, *_listing_facts(order)),
-            )
+            self._db.execute(_UPSERT_ORDER, (*row, *_listing_facts(order)))
             return
         key = (order.account, order.id)
         if self._held.holds_order(*key):
             raise sqlite3.IntegrityError(f"UNIQUE constraint failed: orders.account, orders.order_id ({order.id})")
-        self._hold(_INSERT_ORDER,
-                   (order.account, order.id, str(order.kind), order.order_group, order.parent_id, order.status,
-                    order.affiliate_id, order.marketplace_order_group, iso(order.creation_date), _text(order.to_doc()),
-                    placement, order.value, order.total_items, order.sequence, _utm_source(order)), key)
+        self._hold(_INSERT_ORDER, (*row, _utm_source(order)), key)
         if order.kind is Kind.CHAIN:
             for term in _client_terms(order):
                 self._hold(_TERM_INSERT, (order.account, term, order.id))
