@@ -114,6 +114,38 @@ async def test_rows_that_cannot_be_written_fail_their_whole_batch(tmp_path: Path
         store.close()
 
 
+async def test_a_batch_whose_rows_were_cut_off_by_an_interrupt_still_fails_whole(tmp_path: Path) -> None:
+    """Not only an error: whatever stops the held rows half-written (Ctrl-C inside executemany)
+    fails their batch, and the replies waiting on it are answered, not left hanging."""
+    store = await grouped(tmp_path / "s.db")
+    real = store._conn
+
+    class Interrupted:
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def executemany(self, sql: str, rows: object) -> None:
+            raise KeyboardInterrupt
+
+    try:
+        with store.transaction():
+            store.save_order(order("MKP-a-01"), new=True)
+        store._conn = Interrupted()  # type: ignore[assignment]
+        with pytest.raises(KeyboardInterrupt):
+            store.list_orders("moisim")
+        store._conn = real
+        with pytest.raises(sqlite3.OperationalError, match="KeyboardInterrupt"):
+            await store.durable()
+        assert on_disk(tmp_path / "s.db")["orders"] == []
+        with store.transaction():
+            store.save_order(order("MKP-a-01"), new=True)
+        await store.durable()
+        assert on_disk(tmp_path / "s.db")["orders"] == ["MKP-a-01"]
+    finally:
+        store._conn = real
+        store.close()
+
+
 async def test_without_group_commit_held_rows_commit_with_their_transaction(tmp_path: Path) -> None:
     store = SqliteStore(str(tmp_path / "s.db"))
     try:

@@ -377,8 +377,11 @@ class SqliteStore:
         waiters, self._waiters = self._waiters, []
         self._batch_open = False
         try:
-            if self._broken is not None:
-                raise self._broken
+            broken, self._broken = self._broken, None
+            if isinstance(broken, Exception):
+                raise broken
+            if broken is not None:  # KeyboardInterrupt, say: still, none of this batch commits
+                raise sqlite3.OperationalError(f"rows of this batch could not be written ({broken!r})") from broken
             self._write_held()
             self._save_sequences()
             self._write_stock()
@@ -389,7 +392,6 @@ class SqliteStore:
                 self._conn.execute("ROLLBACK")
             except sqlite3.Error:
                 pass
-            self._broken = None
             self._held.clear()
             self._stock.forget()  # what it moved is not on disk: read the rows again
             for waiter in waiters:
