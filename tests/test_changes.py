@@ -124,6 +124,10 @@ async def test_a_malformed_acceptance_still_applies(sim: Sim, marketplace: Marke
 @pytest.mark.parametrize("body,code,text", [
     (change(itemsRemoved=[{"id": "36", "quantity": 2, "price": 120}], itemsAdded=[]), "CHK0023", "itemsRemoved[0]"),
     (change(itemsRemoved=[{"id": "103", "quantity": 1, "price": 1}], itemsAdded=[]), "CHK0023", "103"),
+    (change(itemsRemoved=[{"id": "36", "quantity": 1, "price": 120}, {"id": "36", "quantity": 1, "price": 120}],
+            itemsAdded=[]), "CHK0023", "itemsRemoved[1] removes 1 of SKU 36 (2 with the lines before it), the order has 1"),
+    (change(itemsAdded=[{"id": "999", "quantity": 2, "price": 1}, {"id": "999", "quantity": 2, "price": 1}]),
+     "ORD027", "itemsAdded[1]"),
     (change(itemsAdded=[{"id": "nope", "quantity": 1, "price": 1}]), "ORD027", "itemsAdded[0]"),
     (change(itemsAdded=[{"id": "999", "quantity": 50, "price": 1}]), "ORD027", "itemsAdded[0]"),
     (change(itemsAdded=[], discountValue=1000), "SIM009", "discountValue"),
@@ -181,3 +185,41 @@ async def test_a_change_refused_after_its_unlisted_sku_got_stock_rows_leaves_non
     assert (status, reply["error"]["code"]) == (400, "SIM009")
     assert not [s for s in sim.store.stock("moisim") if s["sku"] == "ABC-9"]
     assert (await sim.order(ORDER))["changesAttachment"] is None
+
+
+def stores(centro: dict, norte: dict) -> list[dict]:
+    return [{"id": "franquia-centro", "name": "Franquia Centro", "affiliate-id": "FRC",
+             "slas": ["Normal", "Retirada (14b25e5)"], "stock": {"default": 1000000, **centro}},
+            {"id": "franquia-norte", "name": "Franquia Norte", "affiliate-id": "FRN", "slas": ["Normal"],
+             "stock": {"default": 1000000, **norte}}]
+
+
+def units(orders: list[dict]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for order in orders:
+        for item in order["items"]:
+            total[item["id"]] = total.get(item["id"], 0) + item["quantity"]
+    return total
+
+
+async def test_a_change_whose_units_went_before_it_was_accepted_moves_nothing(make_sim, marketplace: MarketplaceStub) -> None:
+    """Two lines of one SKU that fit together when the change is asked for, whose units another
+    order takes before the marketplace accepts it: the change fails and reserves none of them
+    (it used to stop the dispatcher with an AssertionError; test_bad_changes has the refusal of
+    two lines that do not fit together at the request)."""
+    sim = await make_sim(callbacks={"timeout": "200ms"}, **{"franchise-stores": stores({"999": 3}, {"999": 0})})
+    await sim.handling(endpoint=marketplace.url)
+    once_each = [{"id": "999", "quantity": 1, "price": 99900}, {"id": "999", "quantity": 1, "price": 99900}]
+    marketplace.script("change", Reply.timeout(1.0))  # the first attempt times out: the units go meanwhile
+    await sim.call("POST", CHANGES, role="seller", json=change("chg-2", itemsAdded=once_each), expect=200)
+    await settle(sim, marketplace)
+    await sim.place("other", marketplace.url, items=[{"id": "999", "quantity": 2, "seller": "1", "price": 99900}],
+                    shippingData={"logisticsInfo": [{"itemIndex": 0, "selectedSla": "Normal",
+                                                     "selectedDeliveryChannel": "delivery", "price": 0}]})
+    await sim.advance(1)  # the retry: accepted now
+    await settle(sim, marketplace, 2)
+    _, view = await sim.call("GET", f"/_sim/orders/{ORDER}", role="admin")
+    assert view["changes"][-1]["state"] == "failed-no-stock"
+    assert units([view["chainOrder"]]) == units(view["franchiseOrders"]) == {"8": 1, "36": 1}
+    reserved = {(s["storeId"], s["sku"]): s["reserved"] for s in sim.store.stock("moisim")}
+    assert reserved[("franquia-centro", "999")] == 2  # the other order's, none of the change's

@@ -458,11 +458,14 @@ class OrderService:
             raise wrong_status("handling", order_id, f"{chain.status}; franchise orders: {states}")
         added = [self._change_item(i) for i in body.get("itemsAdded", [])]
         removed = [self._change_item(i) for i in body.get("itemsRemoved", [])]
+        asked: dict[str, int] = {}  # lines of one SKU add up
         for index, item in enumerate(removed):
             have = sum(i.quantity for i in chain.items if i.id == item["id"])
-            if have < item["quantity"]:
+            asked[item["id"]] = asked.get(item["id"], 0) + item["quantity"]
+            if have < asked[item["id"]]:
+                so_far = "" if asked[item["id"]] == item["quantity"] else f" ({asked[item['id']]} with the lines before it)"
                 raise BadRequest("CHK0023", f"Invalid quantity for item: itemsRemoved[{index}] removes {item['quantity']} "
-                                            f"of SKU {item['id']}, the order has {have}")
+                                            f"of SKU {item['id']}{so_far}, the order has {have}")
         unlisted = [item["id"] for item in added if item["id"] not in self.config.catalog]
         for index, item in enumerate(added):
             if item["id"] in unlisted and not self.config.accepts_unknown_skus:
@@ -472,10 +475,11 @@ class OrderService:
         # units reads) go with a change refused further on.
         with self.store.transaction():
             self._stock_unlisted(account, unlisted)
-            for index, item in enumerate(added):
-                if self._store_for(chain, franchises, item) is None:
-                    raise BadRequest("ORD027", f"Item {item['id']} not found or unavailable: no franchise store of this "
-                                               f"order has {item['quantity']} free unit(s) (itemsAdded[{index}])")
+            plan = self._plan_additions(chain, franchises, added)
+            if isinstance(plan, int):
+                item = added[plan]
+                raise BadRequest("ORD027", f"Item {item['id']} not found or unavailable: no franchise store of this "
+                                           f"order has {item['quantity']} more free unit(s) (itemsAdded[{plan}])")
             delta = sum(i["price"] * i["quantity"] for i in added) - sum(i["price"] * i["quantity"] for i in removed)
             new_value = chain.value + delta - body["discountValue"] + body["incrementValue"]
             if new_value < 0:
@@ -511,13 +515,23 @@ class OrderService:
         if skus:
             self.store.seed_stock(account, self.config.initial_stock(skus))
 
-    def _store_for(self, chain: Order, franchises: list[Order], item: dict[str, Any]) -> Order | None:
-        """The franchise order an added item joins: one that has the SKU already, else one with stock."""
-        ranked = sorted(franchises, key=lambda f: not any(i.id == item["id"] for i in f.items))
-        for franchise in ranked:
-            if self.store.available(chain.account, franchise.store_id or "", item["id"]) >= item["quantity"]:
-                return franchise
-        return None
+    def _plan_additions(self, chain: Order, franchises: list[Order], added: list[dict[str, Any]]) -> list[Order] | int:
+        """The franchise order each added item joins (one that has the SKU already, else one with
+        the stock), counting the units that the change's earlier lines take from the same store;
+        or the index of the first item no franchise store has enough free units for."""
+        planned: dict[tuple[str, str], int] = {}
+        plan: list[Order] = []
+        for index, item in enumerate(added):
+            ranked = sorted(franchises, key=lambda f: not any(i.id == item["id"] for i in f.items))
+            for franchise in ranked:
+                key = (franchise.store_id or "", item["id"])
+                if self.store.available(chain.account, *key) - planned.get(key, 0) >= item["quantity"]:
+                    planned[key] = planned.get(key, 0) + item["quantity"]
+                    plan.append(franchise)
+                    break
+            else:
+                return index
+        return plan
 
     def settle_change(self, account: str, order_id: str, request_id: str, outcome: str, reply: Any) -> None:
         """The marketplace answered a change callback: ``accepted`` applies it; anything else leaves the order."""
@@ -541,10 +555,10 @@ class OrderService:
 
     def _apply_change(self, chain: Order, change: dict[str, Any]) -> str:
         franchises = {f.id: f for f in self.franchise_orders(chain)}
-        for item in change["itemsAdded"]:
-            franchise = self._store_for(chain, list(franchises.values()), item)
-            if franchise is None:
-                return "failed-no-stock"
+        # Planned before the removals: they only free units, so the plan stays good after them.
+        plan = self._plan_additions(chain, list(franchises.values()), change["itemsAdded"])
+        if isinstance(plan, int):
+            return "failed-no-stock"
         for item in change["itemsRemoved"]:
             remaining = item["quantity"]
             for order in [chain, *franchises.values()]:
@@ -556,9 +570,7 @@ class OrderService:
                     if order.kind is Kind.FRANCHISE and take:
                         self.store.move_stock(chain.account, line.store_id, line.id, reserved=-take)
                 order.items = [i for i in order.items if i.quantity > 0]
-        for item in change["itemsAdded"]:
-            franchise = self._store_for(chain, list(franchises.values()), item)
-            assert franchise is not None
+        for item, franchise in zip(change["itemsAdded"], plan, strict=True):
             template = franchise.items[0] if franchise.items else None
             line = Item(id=item["id"], quantity=item["quantity"], price=item["price"], seller=self.config.seller_id,
                         name=item["name"], store_id=franchise.store_id or "",
