@@ -223,3 +223,27 @@ async def test_a_change_whose_units_went_before_it_was_accepted_moves_nothing(ma
     assert units([view["chainOrder"]]) == units(view["franchiseOrders"]) == {"8": 1, "36": 1}
     reserved = {(s["storeId"], s["sku"]): s["reserved"] for s in sim.store.stock("moisim")}
     assert reserved[("franquia-centro", "999")] == 2  # the other order's, none of the change's
+
+
+async def test_removing_a_sku_that_two_franchise_orders_hold_removes_the_units_once(
+        make_sim, marketplace: MarketplaceStub) -> None:
+    sim = await make_sim(**{"franchise-stores": stores({"36": 1}, {"36": 2})})
+    body = seeds.place_body(endpoint=marketplace.url)
+    body["items"][1]["quantity"] = 2  # 36 x2: only the north store has two
+    await sim.place(endpoint=marketplace.url, items=body["items"])
+    await sim.authorize(ORDER, GROUP)
+    await sim.advance(30 * 60)
+    await sim.call("POST", f"/api/oms/pvt/orders/{ORDER}/start-handling", role="seller", expect=204)
+    # One more 36: the north store has none left, so the centre's franchise order takes it.
+    await sim.call("POST", CHANGES, role="seller", expect=200,
+                   json=change(itemsAdded=[{"id": "36", "quantity": 1, "price": 120}]))
+    await settle(sim, marketplace)
+    _, view = await sim.call("GET", f"/_sim/orders/{ORDER}", role="admin")
+    assert [units([f]) for f in view["franchiseOrders"]] == [{"8": 1, "36": 1}, {"36": 2}]
+
+    await sim.call("POST", CHANGES, role="seller", expect=200, json=change(
+        "chg-2", itemsAdded=[], itemsRemoved=[{"id": "36", "quantity": 1, "price": 120}]))
+    await settle(sim, marketplace, 2)
+    _, view = await sim.call("GET", f"/_sim/orders/{ORDER}", role="admin")
+    assert units([view["chainOrder"]]) == units(view["franchiseOrders"]) == {"8": 1, "36": 2}
+    assert sum(s["reserved"] for s in sim.store.stock("moisim") if s["sku"] == "36") == 2

@@ -560,16 +560,18 @@ class OrderService:
         if isinstance(plan, int):
             return "failed-no-stock"
         for item in change["itemsRemoved"]:
-            remaining = item["quantity"]
-            for order in [chain, *franchises.values()]:
-                left = remaining
-                for line in [i for i in order.items if i.id == item["id"]]:
-                    take = min(line.quantity, left)
-                    line.quantity -= take
-                    left -= take
-                    if order.kind is Kind.FRANCHISE and take:
-                        self.store.move_stock(chain.account, line.store_id, line.id, reserved=-take)
-                order.items = [i for i in order.items if i.quantity > 0]
+            # The units go once from the chain order's lines and once from its franchise orders'
+            # lines, wherever level 3 holds them (a SKU can sit in two franchise orders).
+            for level in ([chain], list(franchises.values())):
+                left = item["quantity"]
+                for order in level:
+                    for line in [i for i in order.items if i.id == item["id"]]:
+                        take = min(line.quantity, left)
+                        line.quantity -= take
+                        left -= take
+                        if order.kind is Kind.FRANCHISE and take:
+                            self.store.move_stock(chain.account, line.store_id, line.id, reserved=-take)
+                    order.items = [i for i in order.items if i.quantity > 0]
         for item, franchise in zip(change["itemsAdded"], plan, strict=True):
             template = franchise.items[0] if franchise.items else None
             line = Item(id=item["id"], quantity=item["quantity"], price=item["price"], seller=self.config.seller_id,
