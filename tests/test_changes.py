@@ -247,3 +247,27 @@ async def test_removing_a_sku_that_two_franchise_orders_hold_removes_the_units_o
     _, view = await sim.call("GET", f"/_sim/orders/{ORDER}", role="admin")
     assert units([view["chainOrder"]]) == units(view["franchiseOrders"]) == {"8": 1, "36": 2}
     assert sum(s["reserved"] for s in sim.store.stock("moisim") if s["sku"] == "36") == 2
+
+
+async def test_a_change_accepted_after_one_franchise_order_was_invoiced_is_not_applied(
+        make_sim, marketplace: MarketplaceStub) -> None:
+    """Found by tests/test_random_traffic.py: the change used to add its line to the invoiced
+    franchise order, whose reserved unit then never left the stock."""
+    sim = await make_sim(callbacks={"timeout": "200ms"}, **{"franchise-stores": stores({"36": 0}, {})})
+    await sim.handling(endpoint=marketplace.url)  # 8 at the centre (pickup), 36 in the north
+    marketplace.script("change", Reply.timeout(1.0))
+    await sim.call("POST", CHANGES, role="seller", expect=200,
+                   json=change(itemsAdded=[{"id": "8", "quantity": 1, "price": 12}]))
+    await settle(sim, marketplace)
+    centre = "FRC-" + ORDER
+    await sim.call("POST", f"/api/oms/pvt/orders/{centre}/invoice", role="seller", expect=200,
+                   json=seeds.invoice_body("nf-centre", 12, items=[{"id": "8", "price": 12, "quantity": 1}]))
+    assert (await sim.order(centre))["status"] == "invoiced"
+    await sim.advance(1)  # the retry: accepted now
+    await settle(sim, marketplace, 2)
+    _, view = await sim.call("GET", f"/_sim/orders/{ORDER}", role="admin")
+    assert view["changes"][0]["state"] == "accepted-not-applied"
+    assert units([view["chainOrder"]]) == units(view["franchiseOrders"]) == {"8": 1, "36": 1}
+    rows = {(s["storeId"], s["sku"]): (s["quantity"], s["reserved"]) for s in sim.store.stock("moisim")}
+    assert rows[("franquia-centro", "8")] == (999999, 0)
+    assert rows[("franquia-norte", "36")] == (1000000, 1)

@@ -543,7 +543,10 @@ class OrderService:
         with self.store.transaction():
             change["settledAt"] = iso(now)
             change["reply"] = reply
-            if outcome == "accepted" and chain.status in FINAL:
+            # Accepted too late to apply: the order, or part of it, was invoiced or canceled
+            # meanwhile, and a final order's lines and stock no longer move.
+            if outcome == "accepted" and (chain.status in FINAL or any(
+                    f.status in FINAL for f in self.franchise_orders(chain))):
                 change["state"] = "accepted-not-applied"
             elif outcome == "accepted":
                 change["state"] = self._apply_change(chain, change)
