@@ -271,3 +271,27 @@ async def test_a_change_accepted_after_one_franchise_order_was_invoiced_is_not_a
     rows = {(s["storeId"], s["sku"]): (s["quantity"], s["reserved"]) for s in sim.store.stock("moisim")}
     assert rows[("franquia-centro", "8")] == (999999, 0)
     assert rows[("franquia-norte", "36")] == (1000000, 1)
+
+
+async def test_an_outcome_that_cannot_be_recorded_ends_the_delivery_instead_of_resending_it(
+        sim: Sim, marketplace: MarketplaceStub, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A defect while applying an accepted change (one such was an AssertionError) rolls the order
+    back; the delivery ends failed with the reason instead of going out again at once, for ever."""
+    await sim.handling(endpoint=marketplace.url)
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("a defect in applying the change")
+
+    monkeypatch.setattr(sim.service, "_apply_change", broken)
+    await sim.call("POST", CHANGES, role="seller", json=change(), expect=200)
+    await settle(sim, marketplace)
+    await sim.advance(3600)
+    await sim.dispatcher.drain()
+    assert len(marketplace.calls_of("change")) == 1
+    _, view = await sim.call("GET", f"/_sim/orders/{ORDER}", role="admin")
+    assert view["callbacks"][0]["state"] == "failed"
+    last = view["callbacks"][0]["lastAttempt"]
+    assert last["outcome"] == "error" and last["status"] == 200
+    assert "RuntimeError: a defect in applying the change" in last["error"]
+    assert view["changes"][0]["state"] == "pending"  # rolled back with the failed transaction
+    assert units([view["chainOrder"]]) == {"8": 1, "36": 1}

@@ -181,8 +181,9 @@ class Dispatcher:
         result = await self._post(delivery, attempt)
         try:
             self._record(delivery, attempt, started, result)
-        except Exception:
+        except Exception as exc:
             log.exception("could not record attempt %s of delivery %s", attempt, delivery.id)
+            self._give_up_unrecorded(delivery, attempt, started, result, exc)
 
     async def _post(self, delivery: Delivery, attempt: int) -> AttemptResult:
         assert self._session is not None
@@ -233,6 +234,23 @@ class Dispatcher:
                 "deliveryId": delivery.id, "orderId": delivery.order_id, "url": delivery.url, "attempt": attempt,
                 "status": result.status, "error": result.error, "outcome": outcome, "state": state,
                 "replyConforms": verdict["replyConforms"]}})
+
+    def _give_up_unrecorded(self, delivery: Delivery, attempt: int, started: Any, result: AttemptResult,
+                            exc: Exception) -> None:
+        """Recording the attempt's outcome failed (its transaction, and any change to the order, is
+        rolled back): the delivery ends ``failed`` with an error that says so. Left pending, it
+        would go out again at once, and fail the same way, for ever."""
+        verdict: dict[str, Any] = {
+            "attempt": attempt, "at": iso(started), "status": result.status, "latencyMs": round(result.latency_ms, 2),
+            "error": f"moisim could not record this attempt's outcome ({type(exc).__name__}: {exc}); the order is "
+                     "left as it was and the callback is not sent again",
+            "reply": result.reply_text, "outcome": "error", "replyConforms": None, "schemaErrors": [],
+            "nextAttemptAt": None,
+        }
+        try:
+            self._write_attempt(delivery, "failed", delivery.next_attempt_at, verdict, iso(started) or "")
+        except Exception:
+            log.exception("could not record the failure of delivery %s either", delivery.id)
 
     def _write_attempt(self, delivery: Delivery, state: str, next_at: float, verdict: dict[str, Any], at: str) -> None:
         """The attempt's verdict on the delivery and its journal entry: both join the open batch
