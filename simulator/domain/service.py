@@ -545,36 +545,27 @@ class OrderService:
             change["reply"] = reply
             # Accepted too late to apply: the order, or part of it, was invoiced or canceled
             # meanwhile, and a final order's lines and stock no longer move.
-            if outcome == "accepted" and (chain.status in FINAL or any(
-                    f.status in FINAL for f in self.franchise_orders(chain))):
+            franchises = self.franchise_orders(chain)
+            if outcome == "accepted" and (chain.status in FINAL or any(f.status in FINAL for f in franchises)):
                 change["state"] = "accepted-not-applied"
             elif outcome == "accepted":
-                change["state"] = self._apply_change(chain, change)
+                change["state"] = self._apply_change(chain, franchises, change)
             else:
                 change["state"] = outcome
             chain.last_change = now
             self.store.save_order(chain)
             self._notify("change-settled", chain, {"requestId": request_id, "state": change["state"]})
 
-    def _apply_change(self, chain: Order, change: dict[str, Any]) -> str:
-        franchises = {f.id: f for f in self.franchise_orders(chain)}
+    def _apply_change(self, chain: Order, franchises: list[Order], change: dict[str, Any]) -> str:
         # Planned before the removals: they only free units, so the plan stays good after them.
-        plan = self._plan_additions(chain, list(franchises.values()), change["itemsAdded"])
+        plan = self._plan_additions(chain, franchises, change["itemsAdded"])
         if isinstance(plan, int):
             return "failed-no-stock"
         for item in change["itemsRemoved"]:
             # The units go once from the chain order's lines and once from its franchise orders'
             # lines, wherever level 3 holds them (a SKU can sit in two franchise orders).
-            for level in ([chain], list(franchises.values())):
-                left = item["quantity"]
-                for order in level:
-                    for line in [i for i in order.items if i.id == item["id"]]:
-                        take = min(line.quantity, left)
-                        line.quantity -= take
-                        left -= take
-                        if order.kind is Kind.FRANCHISE and take:
-                            self.store.move_stock(chain.account, line.store_id, line.id, reserved=-take)
-                    order.items = [i for i in order.items if i.quantity > 0]
+            self._remove_units([chain], item["id"], item["quantity"])
+            self._remove_units(franchises, item["id"], item["quantity"])
         for item, franchise in zip(change["itemsAdded"], plan, strict=True):
             template = franchise.items[0] if franchise.items else None
             line = Item(id=item["id"], quantity=item["quantity"], price=item["price"], seller=self.config.seller_id,
@@ -587,9 +578,22 @@ class OrderService:
             self.store.move_stock(chain.account, line.store_id, line.id, reserved=item["quantity"])
         chain.discount += change["discountValue"]
         chain.increment += change["incrementValue"]
-        for franchise in franchises.values():
+        for franchise in franchises:
             self.store.save_order(franchise)
         return "accepted"
+
+    def _remove_units(self, orders: list[Order], sku: str, count: int) -> None:
+        """Take ``count`` units of ``sku`` off these orders' lines, in order (a line left with none
+        goes); a franchise order's reserved stock goes back with its units."""
+        for order in orders:
+            for line in order.items:
+                if line.id == sku and count:
+                    take = min(line.quantity, count)
+                    line.quantity -= take
+                    count -= take
+                    if order.kind is Kind.FRANCHISE and take:
+                        self.store.move_stock(order.account, line.store_id, sku, reserved=-take)
+            order.items = [i for i in order.items if i.quantity > 0]
 
     # --- timers --------------------------------------------------------------------------
     def fire_due_timers(self, until: datetime | None = None) -> int:

@@ -211,14 +211,13 @@ class Dispatcher:
         next_at = delivery.next_attempt_at
         if state == "pending":
             next_at = self.clock.now().timestamp() + self.settings.delay_before(attempt + 1)
-        verdict = {
-            "attempt": attempt, "at": iso(started), "status": result.status, "latencyMs": round(result.latency_ms, 2),
-            "error": result.error, "reply": result.reply_text, "outcome": outcome,
-            "replyConforms": None if result.status is None or not (200 <= result.status < 300) or delivery.reply_schema is None
+        verdict = _verdict(
+            attempt, started, result, outcome,
+            replyConforms=None if result.status is None or not (200 <= result.status < 300) or delivery.reply_schema is None
             else not findings,
-            "schemaErrors": [f.to_json() for f in findings],
-            "nextAttemptAt": iso_ts(next_at) if state == "pending" else None,
-        }
+            schemaErrors=[f.to_json() for f in findings],
+            nextAttemptAt=iso_ts(next_at) if state == "pending" else None,
+        )
         settled = self.on_settled.get(delivery.kind) if state != "pending" else None
         # A settlement that changes the order (a change accepted or refused) joins the verdict and
         # the journal entry in one transaction, so all of it is recorded or none.
@@ -240,13 +239,9 @@ class Dispatcher:
         """Recording the attempt's outcome failed (its transaction, and any change to the order, is
         rolled back): the delivery ends ``failed`` with an error that says so. Left pending, it
         would go out again at once, and fail the same way, for ever."""
-        verdict: dict[str, Any] = {
-            "attempt": attempt, "at": iso(started), "status": result.status, "latencyMs": round(result.latency_ms, 2),
-            "error": f"moisim could not record this attempt's outcome ({type(exc).__name__}: {exc}); the order is "
-                     "left as it was and the callback is not sent again",
-            "reply": result.reply_text, "outcome": "error", "replyConforms": None, "schemaErrors": [],
-            "nextAttemptAt": None,
-        }
+        verdict = _verdict(attempt, started, result, "error",
+                           error=f"moisim could not record this attempt's outcome ({type(exc).__name__}: {exc}); the "
+                                 "order is left as it was and the callback is not sent again")
         try:
             self._write_attempt(delivery, "failed", delivery.next_attempt_at, verdict, iso(started) or "")
         except Exception:
@@ -300,6 +295,14 @@ class Dispatcher:
             return "rejected", "failed", None, []  # 4xx (and 1xx/3xx): final, not retried
         # connection error, timeout, 5xx: retried while attempts remain
         return ("retrying", "pending", None, []) if not last else ("gave-up", "failed", None, [])
+
+
+def _verdict(attempt: int, started: Any, result: AttemptResult, outcome: str, **judged: Any) -> dict[str, Any]:
+    """An attempt's verdict as it is stored and journaled: what came back, the outcome, and what
+    ``judged`` says of the reply (replyConforms, schemaErrors, nextAttemptAt; or an error of moisim's)."""
+    return {"attempt": attempt, "at": iso(started), "status": result.status, "latencyMs": round(result.latency_ms, 2),
+            "error": result.error, "reply": result.reply_text, "outcome": outcome, "replyConforms": None,
+            "schemaErrors": [], "nextAttemptAt": None, **judged}
 
 
 def _ms(t0: float) -> float:
