@@ -313,7 +313,8 @@ def test_a_checkpoint_that_fails_is_logged_once_and_never_ends_in_a_traceback(tm
     import sqlite3
     import threading
 
-    from simulator.store.sqlite import SqliteStore, _Checkpointer
+    from simulator.store.sqlite import SqliteStore
+    from simulator.store.wal import Checkpointer
 
     raised: list[BaseException | None] = []
     monkeypatch.setattr(threading, "excepthook", lambda args: raised.append(args.exc_value))
@@ -328,7 +329,7 @@ def test_a_checkpoint_that_fails_is_logged_once_and_never_ends_in_a_traceback(tm
     logger.addHandler(handler)
     path = tmp_path / "m.db"
     store = SqliteStore(str(path))
-    checkpointer = _Checkpointer(str(path), interval=3600)  # checkpoints only when told, and as it stops
+    checkpointer = Checkpointer(str(path), interval=3600)  # checkpoints only when told, and as it stops
     try:
         store.set_meta("written", "before")
         working = sqlite3.connect(str(path), isolation_level=None)
