@@ -140,3 +140,16 @@ async def test_a_round_asks_for_a_restart_only_past_the_cap(placing: Placing) ->
             assert checkpointer.restart_wanted is wanted
         finally:
             checkpointer.stop()
+
+
+async def test_closing_while_writes_are_held_back_commits_them(placing: Placing) -> None:
+    await placing.starve()
+    await placing.store.durable()  # held back from here
+    placing.place()
+    placing.close()  # as the server stops: the held batch begins and commits at once
+    reopened = SqliteStore(placing.store.path)
+    try:
+        for order_id in placing.placed:
+            assert reopened.get_order(placing.config.account, order_id) is not None
+    finally:
+        reopened.close()
