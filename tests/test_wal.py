@@ -74,6 +74,16 @@ class Placing:
         self.store.close()
 
 
+def assert_all_on_disk(placing: Placing) -> None:
+    """Every placement, read back by a store that opens the file afresh."""
+    reopened = SqliteStore(placing.store.path)
+    try:
+        for order_id in placing.placed:
+            assert reopened.get_order(placing.config.account, order_id) is not None
+    finally:
+        reopened.close()
+
+
 @pytest.fixture
 async def placing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Placing]:
     # The hold waits for the checkpointer's thread however slow a busy CI disk makes its fsync,
@@ -142,14 +152,18 @@ async def test_a_round_asks_for_a_restart_only_past_the_cap(placing: Placing) ->
             checkpointer.stop()
 
 
+async def test_closing_as_a_restart_is_wanted_commits_and_holds_nothing_back(placing: Placing) -> None:
+    """The last batch commits as the store closes, and no hold starts after it (its timer would
+    outlive the store, and the loop that runs it may be closed)."""
+    await placing.starve()  # a restart is wanted, the batch open
+    placing.close()
+    assert placing.store._holding_back is None
+    assert_all_on_disk(placing)
+
+
 async def test_closing_while_writes_are_held_back_commits_them(placing: Placing) -> None:
     await placing.starve()
     await placing.store.durable()  # held back from here
     placing.place()
     placing.close()  # as the server stops: the held batch begins and commits at once
-    reopened = SqliteStore(placing.store.path)
-    try:
-        for order_id in placing.placed:
-            assert reopened.get_order(placing.config.account, order_id) is not None
-    finally:
-        reopened.close()
+    assert_all_on_disk(placing)

@@ -301,6 +301,7 @@ class SqliteStore:
         self._batch_open = False  # transactions have joined the batch: a flush is due
         self._batch_begun = False  # its BEGIN ran (not yet, while writes are held back: store/wal.py)
         self._holding_back: asyncio.TimerHandle | None = None  # writes held back for a WAL restart, until this fires
+        self._closing = False
         self._waiters: list[asyncio.Future[None]] = []
         self._checkpointer: wal.Checkpointer | None = None
         self._sequences: dict[str, int] = {}  # the last number handed out, per sequences key
@@ -314,7 +315,8 @@ class SqliteStore:
         self._broken: BaseException | None = None  # held rows failed to write: the batch cannot commit
 
     def close(self) -> None:
-        if self._holding_back is not None:  # no WAL restart to wait for: the store closes
+        self._closing = True  # no WAL restart to wait for, nor to start: the store closes
+        if self._holding_back is not None:
             self._holding_back.cancel()
             self._holding_back = None
         if self._batch_open:
@@ -422,7 +424,7 @@ class SqliteStore:
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
-        if self._checkpointer is not None and self._checkpointer.restart_wanted:
+        if self._checkpointer is not None and self._checkpointer.restart_wanted and not self._closing:
             self._hold_back()
 
     # --- starting the WAL over (store/wal.py) ----------------------------------------------
