@@ -1,22 +1,22 @@
 """The write-ahead log kept short: checkpoints off the event loop, and the log started over when it grows.
 
 SQLite appends every commit to the WAL; a checkpoint copies its frames back into the database
-file (and fsyncs both), and the log starts again from its first byte only when a write
-transaction begins with every frame copied. moisim commits on the event loop's thread, a batch
-per turn of the loop, and checkpoints on a thread of its own, so no request waits for an fsync.
-Under a steady load, though, some commit always lands while a checkpoint runs, so the log never
-starts over ("checkpoint starvation"): 60 placements a second grew it by 5 MB a second, 300 a
-second by 28 MB a second, without end, until the load stopped (measured before this module, at
-d349638).
+file (it fsyncs the log first, and the database file once it has copied the last frame), and the
+log starts again from its first byte only when a write transaction begins with every frame
+copied. moisim commits on the event loop's thread, a batch per turn of the loop, and checkpoints
+on a thread of its own, so no request waits for an fsync. Under a steady load, though, some
+commit always lands while a checkpoint runs, so the log never starts over ("checkpoint
+starvation"): 60 placements a second grew it by 5 MB a second, 300 a second by 28 MB a second,
+without end, until the load stopped (measured before this module, at d349638).
 
 So when a checkpoint finds the log longer than ``cap`` bytes, this thread asks for a restart:
 after its next COMMIT the store holds back its next write transaction (new rows stay held and
-replies wait for their commit, while the loop goes on with everything else), and this thread runs
-one more checkpoint, which then copies every frame. The write transaction that begins next
-starts the log from its beginning, and SQLite trims the file to ``journal_size_limit``. A
-statement that cannot wait, one that is not only new rows, waits for that checkpoint where it
-stands; and the store stops holding back after ``MAX_HOLD`` seconds whatever happens, so a slow
-disk costs a restart, never a stalled server.
+replies wait for their commit, while the loop goes on with everything else), and this thread
+runs one more checkpoint, which then copies every frame. The write transaction that begins next
+starts the log from its beginning, and SQLite trims a file that overshot to its
+``journal_size_limit`` (set by the store). A statement that cannot wait, one that is not only
+new rows, waits for that checkpoint where it stands; and the store stops holding back after
+``MAX_HOLD`` seconds whatever happens, so a slow disk costs a restart, never a stalled server.
 """
 
 from __future__ import annotations
