@@ -402,25 +402,15 @@ class SqliteStore:
                 raise broken
             if broken is not None:  # KeyboardInterrupt, say: still, none of this batch commits
                 raise sqlite3.OperationalError(f"rows of this batch could not be written ({broken!r})") from broken
-            self._write_held()
-            self._save_sequences()
-            self._write_stock()
-            self._write_journal()
-            self._conn.execute("COMMIT")
-            self._batch_begun = False
+            self._commit()
         except Exception as exc:  # e.g. a full disk: every reply waiting on this batch fails
             self._batch_begun = False
-            try:
-                self._conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-            self._held.clear()
-            self._stock.forget()  # what it moved is not on disk: read the rows again
+            self._discard()  # (done already if the commit itself failed; again is harmless)
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_exception(exc)
             return
-        self._stock.trim()
+        self._batch_begun = False
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
@@ -481,17 +471,31 @@ class SqliteStore:
             raise
         self._depth = 0
         self._stock.commit()
+        self._commit()
+
+    def _commit(self) -> None:
+        """Write what waits for the commit (held rows, sequence numbers, moved stock rows, journal
+        rows) and COMMIT; if any of it fails, ROLLBACK, forget all of it, and raise."""
         try:
             self._write_held()
             self._save_sequences()
             self._write_stock()
+            self._write_journal()
             self._conn.execute("COMMIT")
         except BaseException:
-            self._conn.execute("ROLLBACK")
-            self._held.clear()
-            self._stock.forget()
+            self._discard()
             raise
         self._stock.trim()
+
+    def _discard(self) -> None:
+        """ROLLBACK the write transaction, and forget what waited for its commit: the held rows,
+        and the stock rows moved in memory (read again from the disk when next asked for)."""
+        try:
+            self._conn.execute("ROLLBACK")
+        except sqlite3.Error:  # none open (it never began, or the commit's failure ended it)
+            pass
+        self._held.clear()
+        self._stock.forget()
 
     def _open_batch(self) -> None:
         """Group commit: join the write transaction of this turn of the loop, opening it if needed
