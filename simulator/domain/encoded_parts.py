@@ -37,8 +37,8 @@ from simulator.domain.orders import Item, Order
 # the key without anyone having to remember it.
 _ITEM_FIELDS = operator.attrgetter(*Item.__slots__)
 # Parts kept at most (2.1 KB a part on average, its key included, measured with the seed's items:
-# about 5 MB in all). Past it the cache starts again: a catalog of thousands of SKUs, or quantities that never repeat, must not grow the
-# process.
+# about 5 MB in all). Past it the cache starts again: a catalog of thousands of SKUs, or quantities
+# that never repeat, must not grow the process.
 LIMIT = 2048
 
 
