@@ -7,7 +7,7 @@ import asyncio
 import logging
 import signal
 import sys
-from typing import TYPE_CHECKING, Any, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Coroutine, Sequence
 
 from simulator import __version__
 
@@ -26,9 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the simulator as an HTTP server")
     serve.add_argument("--config", metavar="FILE", help="YAML configuration merged over the built-in defaults")
-    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--host", type=_given("an address"), help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, help="port to listen on (default 8080; 0 picks a free one)")
-    serve.add_argument("--db", metavar="PATH|:memory:", help="SQLite file (default ./moisim.db)")
+    serve.add_argument("--db", type=_given("a file, or :memory:"), metavar="PATH|:memory:",
+                       help="SQLite file (default ./moisim.db)")
     serve.add_argument("--clock", choices=["real", "virtual"], help="real (default) or virtual time")
 
     validate = sub.add_parser("validate", help="check scenario and configuration files without running them")
@@ -116,6 +117,17 @@ def _port(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{port} is not a port: use 1-65535, or 0 for a free one")
     return port
+
+
+def _given(what: str) -> Callable[[str], str]:
+    """An argparse type that refuses an empty value, as the configuration's schema does."""
+
+    def check(text: str) -> str:
+        if not text:
+            raise argparse.ArgumentTypeError(f"empty: give {what}")
+        return text
+
+    return check
 
 
 def run(main: Coroutine[Any, Any, None]) -> None:

@@ -295,3 +295,15 @@ def test_a_port_out_of_range_is_refused_not_wrapped(tmp_path: Path, port: str, s
                             cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert f"argument --port: {says}" in result.stderr
+
+
+@pytest.mark.parametrize("option,says", [("--db", "empty: give a file, or :memory:"), ("--host", "empty: give an address")])
+def test_an_empty_db_or_host_is_refused(capsys: pytest.CaptureFixture[str], option: str, says: str) -> None:
+    """The configuration's schema refuses an empty store.path and host; the options refuse them too
+    (an empty --db was SQLite's private temporary database: orders gone at exit, without a word)."""
+    from simulator.cli import build_parser
+
+    with pytest.raises(SystemExit) as exit:
+        build_parser().parse_args(["serve", option, ""])
+    assert exit.value.code == 2
+    assert f"argument {option}: {says}" in capsys.readouterr().err
