@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from pathlib import Path
+
 import pytest
 
 from simulator.domain.render import ADDRESS_FIELDS
 from simulator.schemas import default_registry
 from tests import seeds
 from tests.conftest import Sim, SimFactory
+
+
+@pytest.fixture(params=["memory", "file"])
+async def sim(request: pytest.FixtureRequest, make_sim: SimFactory, tmp_path: Path) -> Sim:
+    """Every read here, on both stores: in memory a list reads on the loop's connection, on a file
+    on the reader's (store/reader.py)."""
+    if request.param == "memory":
+        return await make_sim()
+    return await make_sim(store={"path": str(tmp_path / "moisim.db")})
 
 
 async def test_order_has_vtex_shape(sim: Sim) -> None:
@@ -374,3 +387,90 @@ async def test_shipping_is_priced_in_the_logistics_entry_and_the_totals(sim: Sim
     assert order["shippingData"]["logisticsInfo"][1]["price"] == 500
     assert {t["id"]: t["value"] for t in order["totals"]}["Shipping"] == 500 and order["value"] == 632
     assert order["items"][1]["shippingPrice"] is None  # as in VTEX's Get order example
+
+
+async def test_the_loop_serves_while_a_list_is_read(make_sim: SimFactory, tmp_path: Path) -> None:
+    """A list on a file is read on the reader's thread: with that thread held up, the server still
+    places, reads and authorizes orders; the list answers once the thread is free, with everything
+    committed by then."""
+    sim = await make_sim(store={"path": str(tmp_path / "moisim.db")})
+    await sim.place("first")
+    reader = sim.store._reader
+    assert reader is not None
+    busy, free = threading.Event(), threading.Event()
+
+    def hold(db: object) -> None:
+        busy.set()
+        assert free.wait(10)
+
+    held = asyncio.ensure_future(reader.run(hold))
+    listing = asyncio.ensure_future(sim.call("GET", "/api/oms/pvt/orders?f_status=payment-approved", expect=200))
+    await asyncio.get_running_loop().run_in_executor(None, busy.wait, 10)
+    await sim.place("second")
+    await sim.authorize("MKP-second-01", "second")
+    assert (await sim.order("MKP-second-01"))["status"] == "payment-approved"
+    assert not listing.done()
+    free.set()
+    await held
+    _, body = await listing
+    assert [o["orderId"] for o in body["list"]] == ["MKP-second-01"]
+    assert body["stats"]["stats"]["totalValue"]["Count"] == 1
+
+
+async def test_a_list_on_a_file_shows_every_order_already_answered(make_sim: SimFactory, tmp_path: Path) -> None:
+    """The reader's connection sees what is committed, and every reply waits for its commit: a
+    list that follows a placement's reply always shows it."""
+    sim = await make_sim(store={"path": str(tmp_path / "moisim.db")})
+    placed: set[str] = set()
+    for n in range(20):
+        placed.add((await sim.place(f"seen-{n}"))["orders"][0]["orderId"])
+        _, body = await sim.call("GET", "/api/oms/pvt/orders?per_page=100", expect=200)
+        assert body["paging"]["total"] == len(placed)
+        assert {o["orderId"] for o in body["list"]} == placed
+    assert sim.store._reader is not None
+
+
+async def test_a_store_without_a_file_lists_on_the_loops_connection() -> None:
+    """In memory, or SQLite's private temporary database (path ""), no other connection can open
+    the database: a list reads on the loop's connection, and sees the store's own orders."""
+    from dataclasses import replace
+
+    from simulator.clock import VirtualClock
+    from simulator.config import load_config
+    from simulator.domain.service import OrderService
+    from simulator.http.app import open_store
+
+    for path in (":memory:", ""):
+        config = replace(load_config(None), store_path=path)
+        store = open_store(config)
+        store.start_group_commit(asyncio.get_running_loop())
+        try:
+            assert store._reader is None
+            OrderService(config, store, VirtualClock()).place("moisim", "MKP", "1", seeds.place_body("no-file"))
+            await store.durable()
+            listing = await store.list_orders_off_loop("moisim")
+            assert [o.id for o in listing.orders] == ["MKP-no-file-01"], path
+        finally:
+            store.close()
+
+
+async def test_a_reader_job_reads_one_snapshot(make_sim: SimFactory, tmp_path: Path) -> None:
+    """A list's figures and its page are two statements: an order committed between them must not
+    make the page disagree with the count. Each reader job is one read transaction."""
+    sim = await make_sim(store={"path": str(tmp_path / "moisim.db")})
+    await sim.place("before")
+    between, committed = threading.Event(), threading.Event()
+
+    def two_reads(db) -> tuple[int, int]:  # noqa: ANN001
+        first = db.execute("SELECT COUNT(*) FROM orders WHERE kind='chain'").fetchone()[0]
+        between.set()
+        assert committed.wait(10)
+        return first, db.execute("SELECT COUNT(*) FROM orders WHERE kind='chain'").fetchone()[0]
+
+    job = asyncio.ensure_future(sim.store._reader.run(two_reads))
+    await asyncio.get_running_loop().run_in_executor(None, between.wait, 10)
+    await sim.place("between")  # answered: committed
+    committed.set()
+    assert await job == (1, 1)
+    _, body = await sim.call("GET", "/api/oms/pvt/orders", expect=200)
+    assert body["paging"]["total"] == 2

@@ -56,8 +56,8 @@ async def list_orders(request: web.Request) -> web.Response:
     per_page = _int_param(request, "per_page", 15, 1, 100)
     where = listing.order_filter(query, app[keys.CONFIG])
     field, descending = listing.order_by(query)
-    found = app[keys.STORE].list_orders(request[ACCOUNT], where, descending=descending, order_by=field,
-                                        limit=per_page, offset=(page - 1) * per_page)
+    found = await app[keys.STORE].list_orders_off_loop(request[ACCOUNT], where, descending=descending,
+                                                       order_by=field, limit=per_page, offset=(page - 1) * per_page)
     return json_response({
         "list": [render.list_entry(o, app[keys.CONFIG]) for o in found.orders], "facets": [],
         "paging": {"total": found.total, "pages": math.ceil(found.total / per_page), "currentPage": page,

@@ -137,6 +137,9 @@ class Store(Protocol):
     def orders_in_group(self, account: str, order_group: str) -> list[Order]: ...
     def list_orders(self, account: str, where: OrderFilter = ANY_ORDER, *, descending: bool = True,
                     order_by: str = "creationDate", limit: int = 15, offset: int = 0) -> Listing: ...
+    async def list_orders_off_loop(self, account: str, where: OrderFilter = ANY_ORDER, *, descending: bool = True,
+                                   order_by: str = "creationDate", limit: int = 15, offset: int = 0) -> Listing:
+        """``list_orders`` of what is committed, read where it does not hold up the event loop."""
     def next_sequence(self, account: str, series: str = "orders") -> int:
         """The next number of a series of the account (order sequence numbers, move numbers)."""
     def get_placement(self, account: str, order_id: str) -> str | None:

@@ -1,6 +1,6 @@
-"""The SQLite store: WAL journal, one connection, used from the event loop's thread.
+"""The SQLite store: WAL journal, every write on one connection, used from the event loop's thread.
 
-Every call is a few microseconds of local I/O, so the store is called synchronously; a
+Almost every call is a few microseconds of local I/O, so the store is called synchronously; a
 transaction therefore never interleaves with another request's, which is what makes placement
 atomic and two racing identical placements create one order. ``synchronous=NORMAL`` in WAL mode
 keeps every committed transaction through a crash of the process (``kill -9``); ``full`` also
@@ -16,7 +16,8 @@ inserted a table at a time as the batch commits (store/held.py); a transaction o
 SAVEPOINT only when it runs a statement of its own, and a placement usually runs none. WAL
 checkpoints (the fsyncs) run in a background thread on their own connection instead of stalling
 whichever request crossed the threshold; when the log passes its cap, the next batch waits for
-one of them so that the log starts over (store/wal.py).
+one of them so that the log starts over (store/wal.py). A list, whose statistics read every
+order it matches, is read on a third connection and thread (store/reader.py).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from simulator.store.held import HeldRows
 from simulator.store.base import ANY_ORDER, Delivery, JournalEntry, Kept, Listing, OrderFilter, Playback, Timer
 from simulator.store.stock import StockRows
 from simulator.store import wal
+from simulator.store.reader import Reader
 
 log = logging.getLogger("moisim.store")
 
@@ -181,6 +183,35 @@ def _filter_sql(account: str, where: OrderFilter) -> tuple[str, list[Any]]:
     return " AND ".join(terms), args
 
 
+def _listing(db: sqlite3.Connection, account: str, where: OrderFilter, descending: bool, order_by: str,
+             limit: int, offset: int) -> Listing:
+    if where.selects_none:  # nothing to read
+        return Listing([], 0, Figures(), Figures())
+    clause, args = _filter_sql(account, where)
+    value, items = _figures(db, clause, args)
+    column = ORDER_COLUMNS.get(order_by, "creation_date")
+    direction = "DESC" if descending else "ASC"
+    rows = db.execute(
+        f"SELECT doc FROM {_LISTED} WHERE {clause} ORDER BY {column} {direction}, order_id {direction} LIMIT ? OFFSET ?",
+        args + [limit, offset],
+    ).fetchall()
+    return Listing([Order.from_doc(loads(r[0])) for r in rows], value.count, value, items)
+
+
+def _figures(db: sqlite3.Connection, clause: str, args: list[Any]) -> tuple[Figures, Figures]:
+    """Count, least, greatest, sum and sum of squares of the value and of the item count of every
+    order the clause selects. Exact integers; should a sum pass 2**63 (orders worth more than
+    about 30 million each), SQLite's SUM refuses and TOTAL's floating point is used."""
+    columns = ", ".join(f"MIN({c}), MAX({c}), {{0}}({c}), {{0}}({c}*{c})" for c in ("value", "total_items"))
+    sql = f"SELECT COUNT(*), {columns} FROM {_LISTED} WHERE {clause}"
+    try:
+        row = db.execute(sql.format("SUM"), args).fetchone()
+    except sqlite3.OperationalError:  # integer overflow
+        row = db.execute(sql.format("TOTAL"), args).fetchone()
+    count, figures = row[0], [int(x or 0) for x in row[1:]]
+    return Figures(count, *figures[:4]), Figures(count, *figures[4:])
+
+
 _ORDER_COLUMNS = ("account, order_id, kind, order_group, parent_id, status, affiliate_id, marketplace_order_group,"
                   " creation_date, doc, placement, value, total_items, sequence")
 _ORDER_VALUES = "?,?,?,?,?,?,?,?,?,CAST(? AS TEXT),CAST(? AS TEXT),?,?,?"
@@ -304,6 +335,7 @@ class SqliteStore:
         self._closing = False
         self._waiters: list[asyncio.Future[None]] = []
         self._checkpointer: wal.Checkpointer | None = None
+        self._reader: Reader | None = None  # long reads, off the loop (store/reader.py)
         self._sequences: dict[str, int] = {}  # the last number handed out, per sequences key
         self._sequences_unsaved: set[str] = set()
         self._journal_rows: list[tuple] = []  # group commit: written in one statement as the batch commits
@@ -321,6 +353,8 @@ class SqliteStore:
             self._holding_back = None
         if self._batch_open:
             self._flush()
+        if self._reader:
+            self._reader.close()
         if self._checkpointer:
             self._checkpointer.stop()
         self._conn.close()
@@ -372,14 +406,17 @@ class SqliteStore:
     def start_group_commit(self, loop: asyncio.AbstractEventLoop, *, wal_cap: int = wal.WAL_CAP,
                            checkpoint_every: float = 1.0) -> None:
         """Commit a batch per turn of ``loop``; checkpoint every ``checkpoint_every`` seconds on a
-        thread, and start the log over when it passes ``wal_cap`` bytes (store/wal.py)."""
+        thread, and start the log over when it passes ``wal_cap`` bytes (store/wal.py); read long
+        lists on another (store/reader.py). A database in memory, or SQLite's private temporary one
+        (path ""), has no file for another connection to open: it has neither."""
         self._loop = loop
-        if self.path != ":memory:":
+        if self.path not in (":memory:", ""):
             self._conn.execute("PRAGMA wal_autocheckpoint=0")
             # The file is trimmed as the log starts over, if it grew past twice the cap: trimming it
             # on every restart cost the loop's thread 37 ms (ftruncate freeing the page cache).
             self._conn.execute(f"PRAGMA journal_size_limit={2 * int(wal_cap)}")
             self._checkpointer = wal.Checkpointer(self.path, checkpoint_every, wal_cap)
+            self._reader = Reader(self.path)
 
     async def durable(self) -> None:
         """Return once everything written so far is committed."""
@@ -573,30 +610,16 @@ class SqliteStore:
 
     def list_orders(self, account: str, where: OrderFilter = ANY_ORDER, *, descending: bool = True,
                     order_by: str = "creationDate", limit: int = 15, offset: int = 0) -> Listing:
-        if where.selects_none:  # nothing to read
-            return Listing([], 0, Figures(), Figures())
-        clause, args = _filter_sql(account, where)
-        value, items = self._figures(clause, args)
-        column = ORDER_COLUMNS.get(order_by, "creation_date")
-        direction = "DESC" if descending else "ASC"
-        rows = self._db.execute(
-            f"SELECT doc FROM {_LISTED} WHERE {clause} ORDER BY {column} {direction}, order_id {direction} LIMIT ? OFFSET ?",
-            args + [limit, offset],
-        ).fetchall()
-        return Listing([Order.from_doc(loads(r[0])) for r in rows], value.count, value, items)
+        return _listing(self._db, account, where, descending, order_by, limit, offset)
 
-    def _figures(self, clause: str, args: list[Any]) -> tuple[Figures, Figures]:
-        """Count, least, greatest, sum and sum of squares of the value and of the item count of
-        every order the clause selects. Exact integers; should a sum pass 2**63 (orders worth more
-        than about 30 million each), SQLite's SUM refuses and TOTAL's floating point is used."""
-        columns = ", ".join(f"MIN({c}), MAX({c}), {{0}}({c}), {{0}}({c}*{c})" for c in ("value", "total_items"))
-        sql = f"SELECT COUNT(*), {columns} FROM {_LISTED} WHERE {clause}"
-        try:
-            row = self._db.execute(sql.format("SUM"), args).fetchone()
-        except sqlite3.OperationalError:  # integer overflow
-            row = self._db.execute(sql.format("TOTAL"), args).fetchone()
-        count, figures = row[0], [int(x or 0) for x in row[1:]]
-        return Figures(count, *figures[:4]), Figures(count, *figures[4:])
+    async def list_orders_off_loop(self, account: str, where: OrderFilter = ANY_ORDER, *, descending: bool = True,
+                                   order_by: str = "creationDate", limit: int = 15, offset: int = 0) -> Listing:
+        """``list_orders``, read on the reader's thread (store/reader.py) once the server runs on a
+        file: what is committed, while the loop goes on. In memory, on the loop's connection."""
+        if self._reader is None:
+            return self.list_orders(account, where, descending=descending, order_by=order_by, limit=limit,
+                                    offset=offset)
+        return await self._reader.run(lambda db: _listing(db, account, where, descending, order_by, limit, offset))
 
     def next_sequence(self, account: str, series: str = "orders") -> int:
         """Numbers are handed out from memory and written once per commit: a number whose
