@@ -474,3 +474,22 @@ async def test_a_reader_job_reads_one_snapshot(make_sim: SimFactory, tmp_path: P
     assert await job == (1, 1)
     _, body = await sim.call("GET", "/api/oms/pvt/orders", expect=200)
     assert body["paging"]["total"] == 2
+
+
+async def test_the_reader_never_makes_a_database_of_its_own(tmp_path: Path) -> None:
+    """A file deleted (or renamed) under the server is an error for the list, not a new empty
+    database the list would then read as "no orders"."""
+    import sqlite3
+
+    from simulator.store.reader import Reader
+
+    missing = tmp_path / "moisim db #1?.db"  # a name the reader's URI must escape, too
+    reader = Reader(str(missing))
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="unable to open"):
+            await reader.run(lambda db: db.execute("SELECT 1").fetchone())
+        assert not missing.exists()
+        sqlite3.connect(missing).execute("CREATE TABLE t (x)")
+        assert await reader.run(lambda db: db.execute("SELECT COUNT(*) FROM t").fetchone()) == (0,)
+    finally:
+        reader.close()

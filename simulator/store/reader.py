@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Callable, TypeVar
 
 T = TypeVar("T")
@@ -46,7 +47,9 @@ class Reader:
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
-            db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            # mode=rw: a file deleted under the server is an error here, not a new empty database
+            uri = Path(self._path).absolute().as_uri() + "?mode=rw"
+            db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA query_only=ON")
             self._db = db
         return self._db
