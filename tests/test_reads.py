@@ -405,12 +405,14 @@ async def test_the_loop_serves_while_a_list_is_read(make_sim: SimFactory, tmp_pa
 
     held = asyncio.ensure_future(reader.run(hold))
     listing = asyncio.ensure_future(sim.call("GET", "/api/oms/pvt/orders?f_status=payment-approved", expect=200))
-    await asyncio.get_running_loop().run_in_executor(None, busy.wait, 10)
-    await sim.place("second")
-    await sim.authorize("MKP-second-01", "second")
-    assert (await sim.order("MKP-second-01"))["status"] == "payment-approved"
-    assert not listing.done()
-    free.set()
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, busy.wait, 10)
+        await sim.place("second")
+        await sim.authorize("MKP-second-01", "second")
+        assert (await sim.order("MKP-second-01"))["status"] == "payment-approved"
+        assert not listing.done()
+    finally:
+        free.set()  # (a failure above must not leave the reader's thread waiting)
     await held
     _, body = await listing
     assert [o["orderId"] for o in body["list"]] == ["MKP-second-01"]
