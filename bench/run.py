@@ -11,6 +11,10 @@
    the same receiver with the dispatcher's concurrency. Then, for the whole path, the seller's
    invoice requests over HTTP with their callbacks, from the first request to the last arrival.
 
+With the placement figures come each server's and this load client's CPU per request, from /proc:
+the busiest thread's figure is the most requests a second that process can answer on one CPU, so
+it says which process a throughput is the limit of.
+
 Each server runs in its own process; the load comes from this one. Figures are printed as
 measured; compare the ratios, not the absolute numbers, across machines.
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -83,6 +88,41 @@ def memory_line(name: str, readings: list[tuple[int, tuple[float, float] | None]
             f"{growth:+.2f} MiB per 1000 more requests after the first round")
 
 
+def _ticks(stat: str) -> int:
+    """User plus system clock ticks from a /proc ``stat`` line (the command name, which may hold
+    spaces and parentheses, ends at the last ")")."""
+    fields = stat.rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def cpu_seconds(pid: int) -> tuple[float, float] | None:
+    """(CPU seconds of the whole process, of its busiest thread) so far, from /proc (Linux); None
+    elsewhere. The busiest thread of a server is its event loop's: one CPU is all it can have."""
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        total = _ticks(Path(f"/proc/{pid}/stat").read_text())
+        threads = []
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError):  # a thread that ended as it was read
+                threads.append(_ticks((task / "stat").read_text()))
+    except OSError:
+        return None
+    return total / tick, max(threads, default=0) / tick
+
+
+def cpu_line(name: str, per_request: list[tuple[float, float]]) -> str:
+    """A process's CPU per request over the recorded rounds (medians, µs): all of it and its busiest
+    thread's. 1 / the busiest thread's figure is the most that process can answer a second."""
+    if not per_request:
+        return f"  {name:22} CPU: not measured (no /proc on this system)"
+    process = sorted(p for p, _ in per_request)[len(per_request) // 2] * 1e6
+    thread = sorted(t for _, t in per_request)[len(per_request) // 2] * 1e6
+    if not thread:
+        return f"  {name:22} CPU: too little to read"
+    busiest = "" if name == CLIENT else f", {thread:4.0f} µs of it on its busiest thread"
+    return f"  {name:22} CPU per request: {process:4.0f} µs{busiest} (so at most {1e6 / thread:5.0f} req/s)"
+
+
 def paired(moisim: list[float], bare: list[float]) -> str:
     """Each interleaved round's ratio and their median: the two figures of a round were measured
     seconds apart, so a neighbour's burst moves both or neither far less often than it moves the
@@ -129,6 +169,7 @@ def place_bodies(prefix: str, n: int, endpoint: str = "http://127.0.0.1:9/mkp") 
 
 
 BARE, FLOOR = "bare aiohttp handler", "floor (bench/floor.py)"
+CLIENT = "load client (this one)"  # its CPU per request while it loads the bare handler, which it alone limits
 
 
 async def bench_placement(n: int, concurrency: int, rounds: int) -> None:
@@ -138,13 +179,20 @@ async def bench_placement(n: int, concurrency: int, rounds: int) -> None:
                    FLOOR: start_baseline("bench.floor", str(Path(tmp) / "floor.db"))}
         results: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
         memories: dict[str, list[tuple[int, tuple[float, float] | None]]] = {name: [] for name in servers}
+        cpus: dict[str, list[tuple[float, float]]] = {name: [] for name in [*servers, CLIENT]}
         try:
             async def place_all(bodies: list[bytes], record: bool) -> None:
                 for name, (proc, port) in servers.items():  # interleaved, so all see the same machine
+                    before, client_before = cpu_seconds(proc.pid), time.process_time()
                     figures = await load(f"http://127.0.0.1:{port}/api/checkout/pvt/orders?sc=1&affiliateId=MKP",
                                          bodies, concurrency, MKP)
+                    after, client = cpu_seconds(proc.pid), (time.process_time() - client_before) / len(bodies)
                     if record:
                         results[name].append(figures)
+                        if before and after:
+                            cpus[name].append(((after[0] - before[0]) / len(bodies), (after[1] - before[1]) / len(bodies)))
+                        if name == BARE:
+                            cpus[CLIENT].append((client, client))
                     memories[name].append((answered, memory(proc)))
 
             answered = 200
@@ -167,6 +215,8 @@ async def bench_placement(n: int, concurrency: int, rounds: int) -> None:
     print(paired([r["rps"] for r in results["moisim"]], [r["rps"] for r in results[BARE]]))
     print(f"  floor / bare throughput: {best[FLOOR]['rps'] / best[BARE]['rps']:.0%}: what the stack itself allows "
           "(validated and durable, nothing else; see bench/floor.py)")
+    for name, per_request in cpus.items():
+        print(cpu_line(name, per_request))
     for name, readings in memories.items():
         print(memory_line(name, readings))
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bench import bare
+from bench import bare, run
 from bench.floor import Floor
 from tests import seeds
 from tests.conftest import headers
@@ -68,3 +68,17 @@ async def test_bare_handler_parses_the_body_and_answers_a_place_order_shape(aioh
     assert response.status == 200
     answer = await response.json()
     assert answer["orders"][0]["orderId"] == "MKP-bare-1-01" and answer["orderForm"] is None
+
+
+def test_cpu_ticks_are_read_past_a_command_name_with_spaces_and_parentheses() -> None:
+    # /proc/PID/stat: pid (comm) state ppid ... utime (14th) stime (15th); comm may hold ") (".
+    stat = "4242 (moisim (x) 1 2) S 1 4242 4242 0 -1 4194304 104 0 0 0 1234 56 0 0 20 0 3 0 8633866"
+    assert run._ticks(stat) == 1234 + 56
+
+
+def test_cpu_line_gives_medians_and_what_the_busiest_thread_allows() -> None:
+    line = run.cpu_line("moisim", [(500e-6, 400e-6), (450e-6, 410e-6), (900e-6, 800e-6)])
+    assert "CPU per request:  500 µs,  410 µs of it on its busiest thread" in line
+    assert "at most  2439 req/s" in line
+    assert "busiest" not in run.cpu_line(run.CLIENT, [(160e-6, 160e-6)])
+    assert "not measured" in run.cpu_line("moisim", [])
