@@ -95,19 +95,27 @@ def _ticks(stat: str) -> int:
     return int(fields[11]) + int(fields[12])
 
 
-def cpu_seconds(pid: int) -> tuple[float, float] | None:
-    """(CPU seconds of the whole process, of its busiest thread) so far, from /proc (Linux); None
-    elsewhere. The busiest thread of a server is its event loop's: one CPU is all it can have."""
+def cpu_seconds(pid: int) -> tuple[float, dict[str, float]] | None:
+    """(CPU seconds of the whole process, of each of its threads by id) so far, from /proc (Linux);
+    None elsewhere."""
     tick = os.sysconf("SC_CLK_TCK")
     try:
         total = _ticks(Path(f"/proc/{pid}/stat").read_text())
-        threads = []
+        threads = {}
         for task in Path(f"/proc/{pid}/task").iterdir():
             with contextlib.suppress(OSError):  # a thread that ended as it was read
-                threads.append(_ticks((task / "stat").read_text()))
+                threads[task.name] = _ticks((task / "stat").read_text()) / tick
     except OSError:
         return None
-    return total / tick, max(threads, default=0) / tick
+    return total / tick, threads
+
+
+def cpu_per_request(before: tuple[float, dict[str, float]], after: tuple[float, dict[str, float]],
+                    requests: int) -> tuple[float, float]:
+    """(CPU seconds of the whole process, of its busiest thread) per request between two readings.
+    The busiest thread of a server is its event loop's: one CPU is all it can have."""
+    busiest = max((spent - before[1].get(tid, 0.0) for tid, spent in after[1].items()), default=0.0)
+    return (after[0] - before[0]) / requests, busiest / requests
 
 
 def cpu_line(name: str, per_request: list[tuple[float, float]]) -> str:
@@ -190,7 +198,7 @@ async def bench_placement(n: int, concurrency: int, rounds: int) -> None:
                     if record:
                         results[name].append(figures)
                         if before and after:
-                            cpus[name].append(((after[0] - before[0]) / len(bodies), (after[1] - before[1]) / len(bodies)))
+                            cpus[name].append(cpu_per_request(before, after, len(bodies)))
                         if name == BARE:
                             cpus[CLIENT].append((client, client))
                     memories[name].append((answered, memory(proc)))

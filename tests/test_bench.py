@@ -8,6 +8,8 @@ the order it was sent, or its figure means nothing next to moisim's.
 from __future__ import annotations
 
 import contextlib
+import os
+import threading
 import json
 import sqlite3
 from pathlib import Path
@@ -82,3 +84,22 @@ def test_cpu_line_gives_medians_and_what_the_busiest_thread_allows() -> None:
     assert "at most  2439 req/s" in line
     assert "busiest" not in run.cpu_line(run.CLIENT, [(160e-6, 160e-6)])
     assert "not measured" in run.cpu_line("moisim", [])
+
+
+def test_the_busiest_thread_is_the_one_that_spent_most_between_the_readings() -> None:
+    # Thread "1" has the most CPU in all, "2" spent the most in between; "3" started in between.
+    before = (10.0, {"1": 9.0, "2": 1.0})
+    after = (10.6, {"1": 9.1, "2": 1.4, "3": 0.1})
+    process, busiest = run.cpu_per_request(before, after, 100)
+    assert round(process * 1e6) == 6000 and round(busiest * 1e6) == 4000
+
+
+def test_cpu_seconds_reads_this_process_and_its_threads() -> None:
+    reading = run.cpu_seconds(os.getpid())
+    if not Path("/proc/self/stat").exists():
+        assert reading is None
+        return
+    assert reading is not None
+    total, threads = reading
+    assert str(threading.get_native_id()) in threads
+    assert all(0 <= spent <= total + 0.02 for spent in threads.values())
