@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from simulator.clock import VirtualClock
 from tests import seeds
 from tests.conftest import fail_next_commit, sim_config
 
@@ -30,6 +32,25 @@ async def test_everything_survives_a_restart(make_sim, tmp_path: Path) -> None:
     assert (await second.order("FRC-" + seeds.SEED_ORDER_ID))["status"] == "ready-for-handling"
     status, body = await second.call("PUT", "/api/checkout/pvt/orders?sc=1&affiliateId=MKP", json=seeds.place_body())
     assert body["error"]["code"] == "FMT009"
+
+
+async def test_a_virtual_clock_never_advanced_resumes_where_it_started(make_sim, tmp_path: Path, monkeypatch) -> None:
+    """A virtual clock starts at the wall-clock time of its first run. Restarted a day later, it
+    must not jump to that day: the placed order's timers would fire, its window close at once."""
+    config = sim_config(store={"path": str(tmp_path / "moisim.db")})
+    starts = iter([datetime(2026, 11, 23, 10, 0, tzinfo=UTC), datetime(2026, 11, 24, 10, 0, tzinfo=UTC)])
+    monkeypatch.setattr("simulator.http.app.make_clock", lambda kind: VirtualClock(next(starts)))
+    first = await make_sim(config)
+    await first.place()
+    await first.authorize(seeds.SEED_ORDER_ID, "externalMarketplace10")
+    await first.client.close()
+
+    second = await make_sim(config)  # its clock would start a day later
+    _, clock = await second.call("GET", "/_sim/clock", role="admin", expect=200)
+    assert clock["now"] == "2026-11-23T10:00:00.0000000+00:00"
+    chain = await second.order(seeds.SEED_ORDER_ID)
+    assert chain["status"] == "payment-approved"  # the 30-minute window is still open
+    assert (await second.advance(30 * 60))["transitions"] == 1
 
 
 async def test_a_failed_placement_leaves_nothing_behind(make_sim, monkeypatch) -> None:

@@ -7,7 +7,7 @@ from typing import Any, AsyncIterator
 
 from aiohttp import web
 
-from simulator.clock import Clock, VirtualClock, make_clock, parse_iso
+from simulator.clock import Clock, VirtualClock, iso, make_clock, parse_iso
 from simulator.config import Config
 from simulator.domain.service import OrderService
 from simulator.http import checkout, control, keys, oms
@@ -28,11 +28,17 @@ def open_store(config: Config) -> SqliteStore:
 
 
 def restore_clock(kind: str, store: SqliteStore) -> Clock:
-    """A virtual clock resumes where the last run advanced it, so stored timers keep their meaning."""
+    """A virtual clock resumes where the last run left it, so stored timers keep their meaning. Its
+    first run on a store keeps where it started (the wall-clock time): a store whose clock was never
+    advanced resumes there too, rather than at whatever time the next run starts."""
     clock = make_clock(kind)
-    saved = store.get_meta(VIRTUAL_NOW)
-    if isinstance(clock, VirtualClock) and saved:
-        clock.set(parse_iso(saved))
+    if isinstance(clock, VirtualClock):
+        saved = store.get_meta(VIRTUAL_NOW)
+        if saved:
+            clock.set(parse_iso(saved))
+        else:
+            with store.transaction():
+                store.set_meta(VIRTUAL_NOW, iso(clock.now()) or "")
     return clock
 
 
