@@ -1,7 +1,8 @@
 """A seeded random walk of marketplace and seller traffic, in racing batches, with a restart half-way.
 
-Whatever the order of the calls, the simulator never answers 5xx, every refusal has VTEX's error
-shape, and the books balance after every batch:
+Whatever the order of the calls, and with one call in nine or so carrying a body with one thing
+wrong (tests/mutations.py), the simulator never answers 5xx, every refusal has VTEX's error shape,
+and the books balance after every batch:
 
 - each stock row's ``reserved`` is what the open franchise orders routed to it hold, and its
   ``quantity`` is what it started with less what invoiced franchise orders took;
@@ -32,9 +33,11 @@ from simulator.domain.orders import Order
 from simulator.stub import MarketplaceStub
 from tests import seeds
 from tests.conftest import Sim, SimFactory, sim_config
+from tests.mutations import mutations
 
 ACCOUNT = "moisim"
 BATCHES = 24  # of 8 racing calls; the restart comes after the first half
+MUTATED = 0.15  # the share of calls with a body that get one with one thing wrong
 # Few units of 36 and 999 in both stores, so that orders are split between them, a change's line
 # goes to either, and placements and changes run out of units.
 STORES = [
@@ -60,6 +63,7 @@ class Walk:
         self.groups: list[str] = []  # every group a placement was sent for
         self.invoices = 0
         self.changes = 0
+        self.mutated = 0
 
     def group(self, sim: Sim, placing: bool) -> str:
         """Mostly a group whose chain order is still open (or, to place, a new one); now and then
@@ -119,7 +123,18 @@ class Walk:
         return chain.id
 
     def call(self, sim: Sim) -> tuple[str, str, str, Any]:
-        """(method, path, role, body) of the next call."""
+        """(method, path, role, body) of the next call; now and then its body has one thing wrong
+        (a value replaced, a key removed or added anywhere: tests/mutations.py)."""
+        method, path, role, body = self.well_formed_call(sim)
+        if body is not None and self.rng.random() < MUTATED:
+            group = body.get("marketplaceOrderGroup")
+            body = next(mutations(body, self.rng, 1))
+            self.mutated += 1
+            if isinstance(body, dict) and isinstance(group, str) and isinstance(body.get("marketplaceOrderGroup"), str):
+                body["marketplaceOrderGroup"] = group  # an order placed under another group would escape the books
+        return method, path, role, body
+
+    def well_formed_call(self, sim: Sim) -> tuple[str, str, str, Any]:
         k = self.rng.random()
         group = self.group(sim, placing=k < 0.22)
         order_id = self.target(sim, group)
@@ -233,3 +248,4 @@ async def test_random_traffic_keeps_the_books_and_survives_a_restart(
     check_books(sim, walk.groups, initial)
     # The walk went somewhere: orders reached more than their first state.
     assert len(statuses_seen) >= 3, statuses_seen
+    assert walk.mutated >= 5, walk.mutated
