@@ -485,6 +485,18 @@ async def test_an_attempt_cut_short_by_a_stop_is_journaled_as_interrupted(make_s
     assert (delivery.state, delivery.attempts, delivery.in_flight) == ("delivered", 2, None)
 
 
+async def test_a_stop_in_the_same_turn_as_a_wake_still_stops_the_dispatcher(make_sim) -> None:
+    """Python 3.11's ``asyncio.wait_for`` swallows a cancellation that lands in the same turn as
+    the thing it awaits finishing (CPython gh-86296): a stop right after a wake (a delivery ending,
+    a request queuing a callback) left the dispatcher's loop running, and the server's shutdown
+    waiting for it for ever."""
+    sim = await make_sim(sim_config(clock="real"))  # the loop waits with a timeout on a real clock
+    await sim.call("GET", "/_sim/health", role=None, expect=200)  # by now the loop waits for a wake
+    sim.dispatcher.wake()
+    async with asyncio.timeout(5):
+        await sim.dispatcher.stop()
+
+
 async def test_an_attempts_verdict_joins_the_batch_its_journal_entry_commits_in(
         sim: Sim, marketplace: MarketplaceStub, monkeypatch) -> None:
     """Without a transaction of its own, the verdict's UPDATE must still not commit apart from the

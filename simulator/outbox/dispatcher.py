@@ -138,8 +138,11 @@ class Dispatcher:
                 log.exception("dispatcher loop failed; retrying")
             self._wake.clear()
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self._sleep_for())
-            except asyncio.TimeoutError:
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a stop that lands
+                # in the same turn as a wake (CPython gh-86296), and the loop would run on for ever.
+                async with asyncio.timeout(self._sleep_for()):
+                    await self._wake.wait()
+            except TimeoutError:
                 pass
 
     def _sleep_for(self) -> float | None:
