@@ -1,4 +1,4 @@
-"""A seeded random walk of marketplace and seller traffic, in racing batches, with a restart half-way.
+"""A seeded random walk of marketplace and seller traffic, in racing batches, with restarts.
 
 Whatever the order of the calls, and with one call in nine or so carrying a body with one thing
 wrong (tests/mutations.py), the simulator never answers 5xx, every refusal has VTEX's error shape,
@@ -8,14 +8,18 @@ and the books balance after every batch:
   ``quantity`` is what it started with less what invoiced franchise orders took;
 - a canceled chain order has only canceled franchise orders, an invoiced one only invoiced ones;
 - a chain order's lines and its franchise orders' lines hold the same units of each SKU;
-- a restart on the same file changes no status, no stock row and not the virtual clock.
+- a restart on the same file changes no status, no stock row and not the virtual clock (half-way,
+  once the callbacks have settled); two more restarts, with callbacks in flight, end and keep the
+  books balanced.
 
 The walk is seeded, so a failure names a seed that replays the same calls (the interleaving of
 one batch's racing calls, and when the marketplace stub's replies to change callbacks land, can
 still differ between runs: the checks hold for any of them). The suite walks three seeds; to walk
 more by hand, ``MOISIM_WALK_SEEDS=1-500 .venv/bin/python -m pytest tests/test_random_traffic.py``
-(about a third of a second a seed). Walking 150 seeds that way found a change applied after one
-franchise order was invoiced on its own (seeds 102 and 119; see test_changes.py).
+(about 0.4 s a seed). Walking 150 seeds that way found a change applied after one
+franchise order was invoiced on its own (seeds 102 and 119; see test_changes.py); with mutated
+bodies and restarts, a virtual clock never advanced jumping to the next run's time
+(test_durability.py) and a stop the dispatcher could miss (test_callbacks.py).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from tests.conftest import Sim, SimFactory, sim_config
 from tests.mutations import mutations
 
 ACCOUNT = "moisim"
-BATCHES = 24  # of 8 racing calls; the restart comes after the first half
+BATCHES = 24  # of 8 racing calls; restarts after a quarter, a half and three quarters
 MUTATED = 0.15  # the share of calls with a body that get one with one thing wrong
 # Few units of 36 and 999 in both stores, so that orders are split between them, a change's line
 # goes to either, and placements and changes run out of units.
@@ -239,6 +243,11 @@ async def test_random_traffic_keeps_the_books_and_survives_a_restart(
             sim = await make_sim(config)
             assert snapshot(sim, walk.groups) == before
             assert (await sim.call("GET", "/_sim/clock", role="admin", expect=200))[1] == clock
+        elif batch in (BATCHES // 4, 3 * BATCHES // 4):  # callbacks may be in flight: the stop cuts them short
+            async with asyncio.timeout(30):  # a stop that never ends fails here, not at the suite's timeout
+                await sim.client.close()
+            sim = await make_sim(config)
+            check_books(sim, walk.groups, initial)
         calls = [walk.call(sim) for _ in range(8)]
         await asyncio.gather(*(answered(sim, *call) for call in calls))
         check_books(sim, walk.groups, initial)
