@@ -243,6 +243,18 @@ async def test_a_bound_scenario_plays_the_seller_on_a_marketplace_order(make_sim
     assert all(ok for _, _, ok in played), journal["entries"]
 
 
+async def test_on_a_virtual_clock_a_step_due_at_once_waits_for_an_advance(make_sim) -> None:
+    """As the README says: nothing moves on a virtual clock until an advance, a step due the moment
+    its timeline starts included; an advance of 0 seconds plays it."""
+    sim = await make_sim(scenarios={"bindings": [{"scenario": "seller-cancellation", "sku": "36",
+                                                  "start-on": "payment-approved"}]})
+    order_id = (await sim.place())["orders"][0]["orderId"]
+    await sim.authorize(order_id, "externalMarketplace10")
+    assert (await sim.order(order_id))["status"] == "payment-approved"
+    await sim.advance(0)
+    assert (await sim.order(order_id))["status"] == "canceled"
+
+
 async def test_a_binding_to_an_unknown_scenario_is_refused_at_start(make_sim) -> None:
     with pytest.raises(ConfigError) as caught:
         await make_sim(scenarios={"bindings": [{"scenario": "no-such", "affiliate": "MKP"}]})
