@@ -8,6 +8,7 @@ and the books balance after every batch:
   ``quantity`` is what it started with less what invoiced franchise orders took;
 - a canceled chain order has only canceled franchise orders, an invoiced one only invoiced ones;
 - a chain order's lines and its franchise orders' lines hold the same units of each SKU;
+- the order list agrees with every chain order (checked whenever no callback is in flight);
 - a restart on the same file changes no status, no stock row and not the virtual clock (half-way,
   once the callbacks have settled); two more restarts, with callbacks in flight, end and keep the
   books balanced.
@@ -212,6 +213,29 @@ def check_books(sim: Sim, groups: list[str], initial: dict[tuple[str, str], int]
     assert set(reserved) | set(taken) <= set(rows)
 
 
+async def check_listing(sim: Sim) -> None:
+    """The order list (its own index, read on its own connection) agrees with every chain order's
+    document: status, value, units, dates and invoices, the stats' sum, and each status filter's
+    count. Only once no callback is in flight: a change settling between the list and the order
+    would be a difference of timing, not of the index."""
+    _, page = await sim.call("GET", "/api/oms/pvt/orders?per_page=100", expect=200)
+    listed = page["list"]
+    assert page["paging"]["total"] == len(listed) <= 100
+    statuses: Counter[str] = Counter()
+    for entry in listed:
+        order = await sim.order(entry["orderId"])
+        statuses[order["status"]] += 1
+        invoices = [p for p in order["packageAttachment"]["packages"] if p["type"] == "Output"]
+        assert (entry["status"], entry["totalValue"], entry["totalItems"], entry["authorizedDate"], entry["lastChange"],
+                len(entry["invoiceOutput"])) == (
+            order["status"], order["value"], sum(i["quantity"] for i in order["items"]), order["authorizedDate"],
+            order["lastChange"], len(invoices)), entry["orderId"]
+    assert page["stats"]["stats"]["totalValue"]["Sum"] == sum(e["totalValue"] for e in listed)
+    for status, count in statuses.items():
+        _, filtered = await sim.call("GET", f"/api/oms/pvt/orders?per_page=1&f_status={status}", expect=200)
+        assert filtered["paging"]["total"] == count, status
+
+
 def snapshot(sim: Sim, groups: list[str]) -> tuple[Any, ...]:
     orders = {}
     for chain in chain_orders(sim, groups):
@@ -237,12 +261,14 @@ async def test_random_traffic_keeps_the_books_and_survives_a_restart(
     for batch in range(BATCHES):
         if batch == BATCHES // 2:
             await sim.dispatcher.drain()  # nothing in flight that could change an order after the snapshot
+            await check_listing(sim)
             before = snapshot(sim, walk.groups)
             _, clock = await sim.call("GET", "/_sim/clock", role="admin", expect=200)
             await sim.client.close()
             sim = await make_sim(config)
             assert snapshot(sim, walk.groups) == before
             assert (await sim.call("GET", "/_sim/clock", role="admin", expect=200))[1] == clock
+            await check_listing(sim)
         elif batch in (BATCHES // 4, 3 * BATCHES // 4):  # callbacks may be in flight: the stop cuts them short
             async with asyncio.timeout(30):  # a stop that never ends fails here, not at the suite's timeout
                 await sim.client.close()
@@ -255,6 +281,7 @@ async def test_random_traffic_keeps_the_books_and_survives_a_restart(
                           for order in [chain, *sim.service.franchise_orders(chain)]}
     await sim.dispatcher.drain()
     check_books(sim, walk.groups, initial)
+    await check_listing(sim)
     # The walk went somewhere: orders reached more than their first state.
     assert len(statuses_seen) >= 3, statuses_seen
     assert walk.mutated >= 5, walk.mutated
