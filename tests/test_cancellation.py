@@ -8,6 +8,7 @@ from tests.conftest import Sim
 ORDER = seeds.SEED_ORDER_ID
 CANCEL = f"/api/oms/pvt/orders/{ORDER}/cancel"
 DENY = f"/api/orders/pvt/document/{ORDER}/deny-cancellation-request"
+INVOICE = f"/api/oms/pvt/orders/{ORDER}/invoice"
 
 
 def reserved(sim: Sim) -> int:
@@ -56,6 +57,47 @@ async def test_after_the_window_it_waits_for_the_seller_who_accepts(sim: Sim) ->
     [delivery] = sim.store.deliveries("moisim", ORDER)
     assert delivery.kind == "seller-cancellation"
     assert delivery.body == {"id": "sellerOrderCancelled", "sellerOrderId": ORDER}
+
+
+async def test_a_partial_invoice_declines_a_pending_request_and_no_timeout_cancels_it(sim: Sim) -> None:
+    """A seller refuses a cancellation request by sending the invoice (VTEX's guides). A partial one
+    declines the request too, and a partially invoiced order cannot be canceled: the
+    seller-decision timeout, once due, must not cancel it (it used to, invoices and all)."""
+    await sim.handling()
+    await sim.call("POST", CANCEL, json={"reason": "late"}, expect=200)
+    await sim.call("POST", INVOICE, role="seller", expect=200,
+                   json=seeds.invoice_body("nf-1", 12, items=[{"id": "8", "price": 12, "quantity": 1}]))
+    chain = await sim.order(ORDER)
+    assert chain["status"] == "payment-approved"
+    [request] = chain["cancellationRequests"]
+    assert request["deniedBySeller"] is True and request["cancellationRequestDenyDate"]
+    assert request["deniedBySellerReason"] == "The seller sent invoice nf-1 and goes on with the order"
+    assert (await sim.order("FRC-" + ORDER))["status"] == "handling"  # where it was before the request
+    await sim.advance(31 * 24 * 3600)  # past seller-decision-timeout (30 days)
+    assert (await sim.order(ORDER))["status"] == "payment-approved"
+    assert reserved(sim) == 2
+    await sim.call("POST", CANCEL, role="seller", json={}, expect=400)  # partially invoiced: CHK0202
+    await sim.call("POST", INVOICE, role="seller", expect=200,
+                   json=seeds.invoice_body("nf-2", 120, items=[{"id": "36", "price": 120, "quantity": 1}]))
+    assert (await sim.order(ORDER))["status"] == "invoiced"
+    assert reserved(sim) == 0
+
+
+async def test_a_full_invoice_declines_a_pending_request_and_invoices_the_order(sim: Sim) -> None:
+    await sim.handling()
+    await sim.call("POST", CANCEL, json={}, expect=200)
+    await sim.call("POST", INVOICE, role="seller", json=seeds.invoice_body("nf-1", 132), expect=200)
+    chain = await sim.order(ORDER)
+    assert chain["status"] == "invoiced"
+    assert chain["cancellationRequests"][0]["deniedBySeller"] is True
+    assert (await sim.order("FRC-" + ORDER))["status"] == "invoiced"
+    assert reserved(sim) == 0
+    _, view = await sim.call("GET", f"/_sim/orders/{ORDER}", role="admin", expect=200)
+    # Declined first, then invoiced: the franchise order goes back to handling on the way.
+    assert [(m["orderId"][:3], m["to"], m["event"]) for m in view["timeline"]][-6:] == [
+        ("MKP", "waiting-for-seller-decision", "cancel-request"), ("FRC", "cancellation-requested", "cancel-request"),
+        ("MKP", "payment-approved", "cancel-deny"), ("FRC", "handling", "cancel-deny"),
+        ("MKP", "invoiced", "invoice-full"), ("FRC", "invoiced", "invoice-full")]
 
 
 async def test_the_seller_denies_a_request_and_the_order_goes_back(sim: Sim) -> None:

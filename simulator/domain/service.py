@@ -346,11 +346,17 @@ class OrderService:
         if wanted and wanted != request["id"]:
             raise BadRequest("SIM007", f"cancellationRequestId {wanted!r} is not the pending request ({request['id']})")
         now = self.now()
-        request.update(deniedBySeller=True, deniedBySellerReason=(body or {}).get("denyReason"),
-                       cancellationRequestDenyDate=iso(now))
         with self.store.transaction():
-            self._move(chain, Event.CANCEL_DENY, now, Context())
+            self._decline_request(chain, now, (body or {}).get("denyReason"))
             self.store.save_order(chain)
+
+    def _decline_request(self, chain: Order, now: datetime, reason: str | None) -> None:
+        """The pending cancellation request is declined: the chain order goes back to
+        payment-approved, its franchise orders to where they were, the decision timer is cleared."""
+        if chain.cancellation_request is not None:
+            chain.cancellation_request.update(deniedBySeller=True, deniedBySellerReason=reason,
+                                              cancellationRequestDenyDate=iso(now))
+        self._move(chain, Event.CANCEL_DENY, now, Context())
 
     def _refuse_if_invoiced(self, chain: Order, order_id: str) -> None:
         if chain.status == Status.INVOICED:
@@ -394,7 +400,14 @@ class OrderService:
                 raise BadRequest("ORD039", f"Order {order_id} is in state {target.status} and cannot accept invoice: "
                                            "Input (return) invoices are accepted only once the order is invoiced")
         else:
-            blocked = [f for f in open_targets if not allows(Kind.FRANCHISE, f.status, Event.INVOICE_FULL)]
+            declining = chain.status == Status.WAITING_FOR_SELLER_DECISION  # the invoice declines the request first
+
+            def status_once_declined(franchise: Order) -> str | None:
+                if declining and franchise.status == Status.CANCELLATION_REQUESTED:
+                    return franchise.previous_status
+                return franchise.status
+
+            blocked = [f for f in open_targets if not allows(Kind.FRANCHISE, status_once_declined(f), Event.INVOICE_FULL)]
             if not open_targets or blocked or chain.status in FINAL:
                 state = blocked[0].status if blocked else (target.status if target.kind is Kind.FRANCHISE else chain.status)
                 raise BadRequest("ORD039", f"Order {order_id} is in state {state} and cannot accept invoice")
@@ -413,6 +426,11 @@ class OrderService:
             chain.packages.append(package)
             chain.last_change = now
             if kind == "Output":
+                if chain.status == Status.WAITING_FOR_SELLER_DECISION:
+                    # Sending the invoice is how a seller refuses a cancellation request (VTEX), and
+                    # an order partially invoiced cannot be canceled, by the decision timeout either.
+                    self._decline_request(chain, now, f"The seller sent invoice {number} and goes on with the order")
+                    franchises = self.franchise_orders(chain)  # as the decline left them
                 self._settle_invoices(chain, franchises, now)
             self._enqueue(chain, callbacks.invoice(self.config.callbacks, chain, package), now)
             self.store.save_order(chain)

@@ -101,10 +101,10 @@ CHAIN: dict[tuple[str | None, Event], Transition] = {
     (S.WAITING_FOR_SELLER_DECISION, E.CANCEL_ACCEPT): Transition(S.CANCELED, _SELLER_CANCELED, E.CANCEL_ACCEPT),
     (S.WAITING_FOR_SELLER_DECISION, E.SELLER_CANCEL): Transition(S.CANCELED, _SELLER_CANCELED, E.CANCEL_ACCEPT),
     (S.WAITING_FOR_SELLER_DECISION, E.DECISION_TIMEOUT): Transition(S.CANCELED, _SELLER_CANCELED, E.CANCEL_ACCEPT),
+    # Denied by the seller, or by an invoice sent while the request waits: invoicing is how VTEX
+    # sellers refuse one ("To continue with this order, simply enter the invoice"), and the
+    # service declines the request before it records the invoice.
     (S.WAITING_FOR_SELLER_DECISION, E.CANCEL_DENY): Transition(S.PAYMENT_APPROVED, (F.CLEAR_TIMERS,), E.CANCEL_DENY),
-    # The seller may invoice while a cancellation request waits: invoicing is how VTEX sellers
-    # refuse one ("To continue with this order, simply enter the invoice").
-    (S.WAITING_FOR_SELLER_DECISION, E.INVOICE_FULL): Transition(S.INVOICED, (F.CLEAR_TIMERS,), E.INVOICE_FULL),
 }
 
 _F_CANCELED = (F.CLEAR_TIMERS, F.RELEASE_STOCK)
@@ -122,7 +122,6 @@ FRANCHISE: dict[tuple[str | None, Event], Transition] = {
     **{(s, E.CANCEL_REQUEST): Transition(S.CANCELLATION_REQUESTED) for s in _HANDLING_STATES},
     (S.CANCELLATION_REQUESTED, E.CANCEL_ACCEPT): Transition(S.CANCELED, _F_CANCELED),
     (S.CANCELLATION_REQUESTED, E.CANCEL_DENY): Transition(PREVIOUS),
-    (S.CANCELLATION_REQUESTED, E.INVOICE_FULL): Transition(S.INVOICED, (F.COMMIT_STOCK,)),
     **{(s, E.SELLER_CANCEL): Transition(S.CANCELED, _F_CANCELED)
        for s in (S.ORDER_ACCEPTED, S.WAITING_FFMT_AUTHORIZATION, S.WINDOW_TO_CANCEL,
                  S.READY_FOR_HANDLING, S.HANDLING, S.CANCELLATION_REQUESTED)},
