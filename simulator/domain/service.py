@@ -393,6 +393,10 @@ class OrderService:
                 self.store.save_order(chain)
             return receipt
         kind = body["type"]
+        # Sending the invoice is how a seller refuses a cancellation request (VTEX), and an order
+        # partially invoiced cannot be canceled, by the decision timeout either: an Output invoice
+        # declines a pending request before it is recorded.
+        declining = kind == "Output" and chain.status == Status.WAITING_FOR_SELLER_DECISION
         franchises = self.franchise_orders(chain)
         open_targets = [f for f in (franchises if target.kind is Kind.CHAIN else [target]) if f.status != Status.INVOICED]
         if kind == "Input":
@@ -400,8 +404,6 @@ class OrderService:
                 raise BadRequest("ORD039", f"Order {order_id} is in state {target.status} and cannot accept invoice: "
                                            "Input (return) invoices are accepted only once the order is invoiced")
         else:
-            declining = chain.status == Status.WAITING_FOR_SELLER_DECISION  # the invoice declines the request first
-
             def status_once_declined(franchise: Order) -> str | None:
                 if declining and franchise.status == Status.CANCELLATION_REQUESTED:
                     return franchise.previous_status
@@ -426,9 +428,7 @@ class OrderService:
             chain.packages.append(package)
             chain.last_change = now
             if kind == "Output":
-                if chain.status == Status.WAITING_FOR_SELLER_DECISION:
-                    # Sending the invoice is how a seller refuses a cancellation request (VTEX), and
-                    # an order partially invoiced cannot be canceled, by the decision timeout either.
+                if declining:
                     self._decline_request(chain, now, f"The seller sent invoice {number} and goes on with the order")
                     franchises = self.franchise_orders(chain)  # as the decline left them
                 self._settle_invoices(chain, franchises, now)
