@@ -188,7 +188,7 @@ async def test_a_database_written_before_list_stats_gets_its_figures(make_sim, t
     second = await make_sim(config)
     _, after = await second.call("GET", "/api/oms/pvt/orders")
     assert after["stats"] == before["stats"]
-    from simulator.store.sqlite import LISTING_INDEX
+    from simulator.store.schema import LISTING_INDEX
 
     [(index,)] = sqlite3.connect(path).execute("SELECT sql FROM sqlite_master WHERE name='orders_chain_listing'")
     assert index == LISTING_INDEX  # the list reads its stats from the index alone
@@ -228,7 +228,7 @@ async def test_a_database_written_before_the_filter_columns_is_migrated(make_sim
     assert "the list's filter columns for 2 chain orders (once)" in caplog.text  # why that start-up took longer
     after = {q: (await second.call("GET", f"/api/oms/pvt/orders?{q}"))[1]["list"] for q in queries}
     assert after == before
-    from simulator.store.sqlite import LISTING_INDEX
+    from simulator.store.schema import LISTING_INDEX
 
     [(index,)] = sqlite3.connect(path).execute("SELECT sql FROM sqlite_master WHERE name='orders_chain_listing'")
     assert index == LISTING_INDEX

@@ -17,126 +17,33 @@ SAVEPOINT only when it runs a statement of its own, and a placement usually runs
 checkpoints (the fsyncs) run in a background thread on their own connection instead of stalling
 whichever request crossed the threshold; when the log passes its cap, the next batch waits for
 one of them so that the log starts over (store/wal.py). A list, whose statistics read every
-order it matches, is read on a third connection and thread (store/reader.py).
+order it matches, is read on a third connection and thread (store/reader.py), with the SQL of
+store/listing.py. The tables and their migrations are in store/schema.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sqlite3
-import time
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator
 
 from simulator.clock import iso
-from simulator.jsontext import dumps as _dumps, dumps_bytes, loads
-from simulator.domain.orders import Figures, Order
-from simulator.domain.workflow import Kind, Status
+from simulator.jsontext import dumps_bytes, loads
+from simulator.domain.orders import Order
+from simulator.domain.workflow import Kind
 from simulator.store.held import HeldRows
 from simulator.store.base import ANY_ORDER, Delivery, JournalEntry, Kept, Listing, OrderFilter, Playback, Timer
+from simulator.store.listing import client_terms, listing_facts, read_listing, utm_source
+from simulator.store.lock import LOCK_WAIT_SECONDS, DatabaseInUse, serve_alone
+from simulator.store.schema import SCHEMA, migrate
 from simulator.store.stock import StockRows
 from simulator.store import wal
 from simulator.store.reader import Reader
 
-log = logging.getLogger("moisim.store")
+__all__ = ["DatabaseInUse", "SqliteStore"]
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS orders (
-    account TEXT NOT NULL,
-    order_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    order_group TEXT NOT NULL,
-    parent_id TEXT,
-    status TEXT,
-    affiliate_id TEXT NOT NULL,
-    marketplace_order_group TEXT NOT NULL,
-    creation_date TEXT NOT NULL,
-    doc TEXT NOT NULL,
-    placement TEXT,
-    value INTEGER NOT NULL DEFAULT 0,
-    total_items INTEGER NOT NULL DEFAULT 0,
-    -- What the list filters by besides status, date and affiliate (see _listing_facts); in the
-    -- listing index, so a filtered list never reads the documents.
-    authorized_at TEXT,
-    invoiced_at TEXT,
-    input_invoice INTEGER NOT NULL DEFAULT 0,
-    utm_source TEXT,
-    sequence INTEGER,  -- the order's sequence number: GET /api/oms/pvt/orders/seq{sequence}
-    PRIMARY KEY (account, order_id)
-);
--- The list's q: a chain order's client email, document, first, last and full name, casefolded.
-CREATE TABLE IF NOT EXISTS client_terms (
-    account TEXT NOT NULL,
-    term TEXT NOT NULL,
-    order_id TEXT NOT NULL,
-    PRIMARY KEY (account, term, order_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS sequences (account TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS stock (
-    account TEXT NOT NULL,
-    store_id TEXT NOT NULL,
-    sku TEXT NOT NULL,
-    quantity INTEGER NOT NULL,
-    reserved INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (account, store_id, sku)
-);
--- Placement asks for a few SKUs in every store: without this, a scan of all the account's stock
--- (a catalog of 20,000 SKUs in two stores: 40,000 rows a placement).
-CREATE INDEX IF NOT EXISTS stock_by_sku ON stock (account, sku);
-CREATE TABLE IF NOT EXISTS timers (
-    id INTEGER PRIMARY KEY,
-    account TEXT NOT NULL,
-    order_id TEXT NOT NULL,
-    event TEXT NOT NULL,
-    due_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS timers_due ON timers (due_at);
-CREATE INDEX IF NOT EXISTS timers_order ON timers (account, order_id);
-CREATE TABLE IF NOT EXISTS playbacks (
-    id INTEGER PRIMARY KEY,
-    account TEXT NOT NULL,
-    order_id TEXT NOT NULL,
-    scenario TEXT NOT NULL,
-    step INTEGER NOT NULL,
-    start_on TEXT NOT NULL,
-    due_at REAL
-);
-CREATE INDEX IF NOT EXISTS playbacks_order ON playbacks (account, order_id);
-CREATE INDEX IF NOT EXISTS playbacks_due ON playbacks (due_at);  -- the scheduler's "what is due", as for timers
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    account TEXT NOT NULL,
-    order_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    url TEXT NOT NULL,
-    body TEXT NOT NULL,
-    reply_schema TEXT,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at REAL NOT NULL,
-    created_at REAL NOT NULL,
-    ref TEXT,
-    outcome TEXT NOT NULL DEFAULT '{}',
-    in_flight INTEGER
-);
-CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (state, next_attempt_at) WHERE state = 'pending';
-CREATE INDEX IF NOT EXISTS outbox_order ON outbox (account, order_id);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS journal (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    account TEXT NOT NULL,
-    at TEXT NOT NULL,
-    direction TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    order_id TEXT,
-    data TEXT NOT NULL,
-    body TEXT,
-    reply TEXT
-);
-CREATE INDEX IF NOT EXISTS journal_order ON journal (account, order_id);
-"""
 
 def _text(value: Any) -> bytes:
     """A document as UTF-8 JSON for a TEXT column, bound as ``CAST(? AS TEXT)``. Handing sqlite3 a
@@ -146,71 +53,6 @@ def _text(value: Any) -> bytes:
 
 
 _BODY_FROM, _REPLY_FROM = "~bodyFrom", "~replyFrom"  # in a journal entry's data: where the text is kept
-# VTEX's OrderField values (and status, moisim's own); every chain order has the origin Chain, so
-# sorting by it is sorting by the order id. Each is a column of the listing index.
-ORDER_COLUMNS = {"creationDate": "creation_date", "orderId": "order_id", "items": "total_items", "totalValue": "value",
-                 "origin": "order_id", "status": "status"}
-
-
-# A list reads the listing index, whatever SQLite's planner would pick. Left to choose, it walked the
-# primary key for a list in order id order (reading every order's row, franchise orders' too: 80-95
-# ms for 25,000 chain orders, against 10-60 ms from the index), and took a new index on
-# (account, sequence) for the stats, reading every row for their figures.
-_LISTED = "orders INDEXED BY orders_chain_listing"
-
-
-def _filter_sql(account: str, where: OrderFilter) -> tuple[str, list[Any]]:
-    """The WHERE clause of a listing and its arguments. Every filter is a column of the listing
-    index, and q a lookup in client_terms: a list never reads the order documents to filter."""
-    terms, args = ["account=?", "kind='chain'"], [account]
-    for column, values in (("status", where.statuses), ("affiliate_id", where.affiliate_ids),
-                           ("utm_source", where.utm_sources)):
-        if values:
-            terms.append(f"{column} IN ({','.join('?' * len(values))})")
-            args += values
-    for column, bounds in (("creation_date", where.created), ("authorized_at", where.authorized),
-                           ("invoiced_at", where.invoiced)):
-        if bounds:
-            terms.append(f"{column} BETWEEN ? AND ?")
-            args += bounds
-    if where.input_invoice:
-        terms.append("input_invoice = 1")
-    if where.text:
-        # An order id, or a group: a chain order's id is its group's and "-01". Both are in the
-        # listing index, so the list reads no order row to find them.
-        terms.append("(order_id IN (?, ?) OR order_id IN (SELECT order_id FROM client_terms WHERE account = ? AND term = ?))")
-        args += [where.text, where.text + "-01", account, where.text.casefold()]
-    return " AND ".join(terms), args
-
-
-def _listing(db: sqlite3.Connection, account: str, where: OrderFilter, descending: bool, order_by: str,
-             limit: int, offset: int) -> Listing:
-    if where.selects_none:  # nothing to read
-        return Listing([], 0, Figures(), Figures())
-    clause, args = _filter_sql(account, where)
-    value, items = _figures(db, clause, args)
-    column = ORDER_COLUMNS.get(order_by, "creation_date")
-    direction = "DESC" if descending else "ASC"
-    rows = db.execute(
-        f"SELECT doc FROM {_LISTED} WHERE {clause} ORDER BY {column} {direction}, order_id {direction} LIMIT ? OFFSET ?",
-        args + [limit, offset],
-    ).fetchall()
-    return Listing([Order.from_doc(loads(r[0])) for r in rows], value.count, value, items)
-
-
-def _figures(db: sqlite3.Connection, clause: str, args: list[Any]) -> tuple[Figures, Figures]:
-    """Count, least, greatest, sum and sum of squares of the value and of the item count of every
-    order the clause selects. Exact integers; should a sum pass 2**63 (orders worth more than
-    about 30 million each), SQLite's SUM refuses and TOTAL's floating point is used."""
-    columns = ", ".join(f"MIN({c}), MAX({c}), {{0}}({c}), {{0}}({c}*{c})" for c in ("value", "total_items"))
-    sql = f"SELECT COUNT(*), {columns} FROM {_LISTED} WHERE {clause}"
-    try:
-        row = db.execute(sql.format("SUM"), args).fetchone()
-    except sqlite3.OperationalError:  # integer overflow
-        row = db.execute(sql.format("TOTAL"), args).fetchone()
-    count, figures = row[0], [int(x or 0) for x in row[1:]]
-    return Figures(count, *figures[:4]), Figures(count, *figures[4:])
-
 
 _ORDER_COLUMNS = ("account, order_id, kind, order_group, parent_id, status, affiliate_id, marketplace_order_group,"
                   " creation_date, doc, placement, value, total_items, sequence")
@@ -225,84 +67,7 @@ _UPSERT_ORDER = (f"INSERT INTO orders ({_ORDER_COLUMNS}, authorized_at, invoiced
                  " doc=excluded.doc, placement=COALESCE(excluded.placement, placement), value=excluded.value,"
                  " total_items=excluded.total_items, authorized_at=excluded.authorized_at,"
                  " invoiced_at=excluded.invoiced_at, input_invoice=excluded.input_invoice")
-
-
-def _utm_source(order: Order) -> str | None:
-    """The utmSource a chain order's marketplace sent; a franchise order is never listed: None."""
-    if order.kind is not Kind.CHAIN:
-        return None
-    marketing = order.marketing_data
-    utm = marketing.get("utmSource") if isinstance(marketing, dict) else None
-    return utm if isinstance(utm, str) else None
-
-
-def _listing_facts(order: Order) -> tuple[str | None, str | None, int, str | None]:
-    """A chain order's columns for the list's filters: when it last entered payment-approved and
-    invoiced, whether it has a return (Input) invoice, the utmSource the marketplace sent.
-    Franchise orders are not listed: nothing."""
-    if order.kind is not Kind.CHAIN:
-        return None, None, 0, None
-    return (iso(order.authorized_date), iso(order.entered(Status.INVOICED)),
-            int(any(p["type"] == "Input" for p in order.packages)), _utm_source(order))
-
-
 _TERM_INSERT = "INSERT INTO client_terms (account, term, order_id) VALUES (?,?,?)"
-
-
-def _client_terms(order: Order) -> set[str]:
-    """What q finds a chain order by, besides its ids: the client's email, document, first, last and
-    full name, casefolded as Python folds them (SQLite's lower() folds only ASCII: JOSÉ would miss
-    José). The client does not change after placement, so these are written once."""
-    profile = order.client_profile
-    first, last = profile.get("firstName"), profile.get("lastName")
-    full = " ".join(n for n in (first, last) if isinstance(n, str) and n)
-    return {v.casefold() for v in (profile.get("email"), profile.get("document"), first, last, full)
-            if isinstance(v, str) and v}
-
-
-class DatabaseInUse(sqlite3.OperationalError):
-    """Another store (another moisim, most likely) holds the database file."""
-
-
-# A server that is stopping (SIGTERM, Ctrl-C) may take up to its 5 s shutdown to let go of the
-# file: a restart that follows at once waits for it, a second server beside a running one stops.
-LOCK_WAIT_SECONDS = 7.0
-
-
-def _serve_alone(path: str, wait: float = LOCK_WAIT_SECONDS) -> int | None:
-    """Hold an exclusive lock on the database file while the store is open, so a second moisim on
-    the same file does not serve beside the first: two would hand out the same order sequence
-    numbers, both fire every timer and send every callback twice. The lock goes with the process,
-    kill -9 included. Where the OS has no flock (Windows) there is no check."""
-    try:
-        import fcntl
-    except ImportError:
-        return None
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # no file by that name: "" (SQLite's private temporary database), a file: URI
-        return None
-    deadline = time.monotonic() + wait
-    pause, warned = 0.01, False
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return fd
-        except BlockingIOError:
-            pass
-        except OSError:  # a file system without flock (some network ones): no check, as on Windows
-            os.close(fd)
-            return None
-        if time.monotonic() >= deadline:
-            os.close(fd)
-            raise DatabaseInUse(f"another moisim is serving it (waited {wait:g} s for it to stop); stop that one, "
-                                "or give this one its own --db")
-        if not warned:
-            log.warning("the database is in use by another moisim; waiting up to %g s for it to stop", wait,
-                        extra={"fields": {"db": path}})
-            warned = True
-        time.sleep(pause)  # start-up, before anything is served: nothing else waits on this thread
-        pause = min(pause * 2, 0.2)
 
 
 class SqliteStore:
@@ -312,7 +77,7 @@ class SqliteStore:
         self.journal_cap = journal_cap
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         try:
-            self._lock = None if path == ":memory:" else _serve_alone(path, lock_wait)
+            self._lock = None if path == ":memory:" else serve_alone(path, lock_wait)
         except DatabaseInUse:
             self._conn.close()
             raise
@@ -325,7 +90,7 @@ class SqliteStore:
         # the WAL on disk.
         self._conn.execute("PRAGMA temp_store=MEMORY")
         self._conn.executescript(SCHEMA)
-        _migrate(self._conn)
+        migrate(self._conn)
         self._depth = 0
         self._journal_inserts = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -585,14 +350,14 @@ class SqliteStore:
                order.affiliate_id, order.marketplace_order_group, iso(order.creation_date), _text(order.to_doc()),
                placement, order.value, order.total_items, order.sequence)
         if not new:
-            self._db.execute(_UPSERT_ORDER, (*row, *_listing_facts(order)))
+            self._db.execute(_UPSERT_ORDER, (*row, *listing_facts(order)))
             return
         key = (order.account, order.id)
         if self._held.holds_order(*key):
             raise sqlite3.IntegrityError(f"UNIQUE constraint failed: orders.account, orders.order_id ({order.id})")
-        self._hold(_INSERT_ORDER, (*row, _utm_source(order)), key)
+        self._hold(_INSERT_ORDER, (*row, utm_source(order)), key)
         if order.kind is Kind.CHAIN:
-            for term in _client_terms(order):
+            for term in client_terms(order):
                 self._hold(_TERM_INSERT, (order.account, term, order.id))
 
     def get_order_by_sequence(self, account: str, sequence: int) -> Order | None:
@@ -610,7 +375,7 @@ class SqliteStore:
 
     def list_orders(self, account: str, where: OrderFilter = ANY_ORDER, *, descending: bool = True,
                     order_by: str = "creationDate", limit: int = 15, offset: int = 0) -> Listing:
-        return _listing(self._db, account, where, descending, order_by, limit, offset)
+        return read_listing(self._db, account, where, descending, order_by, limit, offset)
 
     async def list_orders_off_loop(self, account: str, where: OrderFilter = ANY_ORDER, *, descending: bool = True,
                                    order_by: str = "creationDate", limit: int = 15, offset: int = 0) -> Listing:
@@ -619,7 +384,7 @@ class SqliteStore:
         if self._reader is None:
             return self.list_orders(account, where, descending=descending, order_by=order_by, limit=limit,
                                     offset=offset)
-        return await self._reader.run(lambda db: _listing(db, account, where, descending, order_by, limit, offset))
+        return await self._reader.run(lambda db: read_listing(db, account, where, descending, order_by, limit, offset))
 
     def next_sequence(self, account: str, series: str = "orders") -> int:
         """Numbers are handed out from memory and written once per commit: a number whose
@@ -900,136 +665,3 @@ class SqliteStore:
         """Entries below this id are over the cap (not yet trimmed): never shown."""
         row = self._db.execute("SELECT MAX(id) FROM journal").fetchone()
         return (row[0] or 0) - self.journal_cap
-
-
-# The order list reads only this index: the page's order, its filters (status, affiliate) and
-# the figures of its stats. value and total_items sit after the order's document in the row, so
-# without them here every list read a few KB of overflow pages per order (580 ms for the stats of
-# 100,000 orders; 50 ms with them here).
-LISTING_INDEX = ("CREATE INDEX orders_chain_listing ON orders (account, creation_date, order_id, status, affiliate_id,"
-                 " value, total_items, authorized_at, invoiced_at, input_invoice, utm_source) WHERE kind = 'chain'")
-
-
-# Partial, so that only a lookup by sequence can use it: as a whole index on (account, sequence)
-# the planner took it for the list's account-wide stats and read every order's row, not the
-# listing index alone.
-SEQUENCE_INDEX = ("CREATE INDEX IF NOT EXISTS orders_by_sequence ON orders (account, sequence)"
-                  " WHERE sequence IS NOT NULL")
-
-
-def _migrate(db: sqlite3.Connection) -> None:
-    """Bring a database written by an earlier moisim up to this schema."""
-    columns = {row[1] for row in db.execute("PRAGMA table_info(orders)")}
-    if "placement" not in columns:  # before 0.2 place-order responses had a table of their own
-        db.execute("ALTER TABLE orders ADD COLUMN placement TEXT")
-    if "value" not in columns:  # before 0.3 lists had no stats to compute from these
-        db.execute("ALTER TABLE orders ADD COLUMN value INTEGER NOT NULL DEFAULT 0")
-        db.execute("ALTER TABLE orders ADD COLUMN total_items INTEGER NOT NULL DEFAULT 0")
-        figures = []  # a few numbers per order, not every order's document at once
-        for (doc,) in db.execute("SELECT doc FROM orders"):
-            order = Order.from_doc(loads(doc))
-            figures.append((order.value, order.total_items, order.account, order.id))
-        db.executemany("UPDATE orders SET value=?, total_items=? WHERE account=? AND order_id=?", figures)
-    if "authorized_at" not in columns:  # written before the list had filter columns (it read the documents)
-        _add_listing_facts(db)
-    if "sequence" not in columns:  # written before orders were found by seq{sequence} as well as by id
-        _add_sequences(db)
-    db.execute(SEQUENCE_INDEX)
-    listing = db.execute("SELECT sql FROM sqlite_master WHERE type='index' AND name='orders_chain_listing'").fetchone()
-    if listing is None or listing[0] != LISTING_INDEX:  # 0.2's held only (account, creation_date, order_id)
-        db.execute("DROP INDEX IF EXISTS orders_chain_listing")
-        db.execute(LISTING_INDEX)
-    # Before 0.2 two more indexes kept chain orders unique by (affiliate, group) and found groups;
-    # the primary key does both, a chain order's id being "{affiliate}-{group}-01".
-    db.execute("DROP INDEX IF EXISTS orders_chain_key")
-    db.execute("DROP INDEX IF EXISTS orders_group")
-    db.execute("DROP INDEX IF EXISTS orders_listing")  # 0.1 listed franchise orders' rows too; only chains are listed
-    if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='transitions'").fetchone():
-        _number_old_moves(db)
-    if "in_flight" not in {row[1] for row in db.execute("PRAGMA table_info(outbox)")}:  # before 0.2
-        db.execute("ALTER TABLE outbox ADD COLUMN in_flight INTEGER")
-    columns = {row[1] for row in db.execute("PRAGMA table_info(journal)")}
-    for column in ("body", "reply"):  # before 0.2 both were inside the data column
-        if column not in columns:
-            db.execute(f"ALTER TABLE journal ADD COLUMN {column} TEXT")
-    if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='placements'").fetchone():
-        db.executescript(
-            "BEGIN IMMEDIATE;"
-            "UPDATE orders SET placement = (SELECT p.response FROM placements p WHERE p.account = orders.account"
-            " AND p.affiliate_id = orders.affiliate_id AND p.marketplace_order_group = orders.marketplace_order_group)"
-            " WHERE kind = 'chain' AND placement IS NULL;"
-            "DROP TABLE placements;"
-            "COMMIT;")
-
-
-def _add_listing_facts(db: sqlite3.Connection) -> None:
-    """The list's filter columns and client terms, from the documents of the chain orders (read one
-    at a time: a store of 100,000 orders is never in memory at once), in one transaction."""
-    started = time.monotonic()
-    with _one_transaction(db):
-        for column in ("authorized_at TEXT", "invoiced_at TEXT", "input_invoice INTEGER NOT NULL DEFAULT 0",
-                       "utm_source TEXT"):
-            db.execute(f"ALTER TABLE orders ADD COLUMN {column}")
-        facts, terms = [], []
-        for (doc,) in db.execute("SELECT doc FROM orders WHERE kind = 'chain'"):
-            order = Order.from_doc(loads(doc))
-            facts.append((*_listing_facts(order), order.account, order.id))
-            terms += [(order.account, term, order.id) for term in _client_terms(order)]
-        db.executemany("UPDATE orders SET authorized_at=?, invoiced_at=?, input_invoice=?, utm_source=?"
-                       " WHERE account=? AND order_id=?", facts)
-        db.executemany("INSERT OR IGNORE INTO client_terms (account, term, order_id) VALUES (?,?,?)", terms)
-    _migrated(f"the list's filter columns for {len(facts)} chain orders", len(facts), started)
-
-
-def _add_sequences(db: sqlite3.Connection) -> None:
-    """The sequence column, from each order's document, in one transaction."""
-    started = time.monotonic()
-    with _one_transaction(db):
-        db.execute("ALTER TABLE orders ADD COLUMN sequence INTEGER")
-        try:
-            count = db.execute("UPDATE orders SET sequence = json_extract(doc, '$.sequence')").rowcount
-        except sqlite3.OperationalError:  # an SQLite built without JSON functions: read them here
-            rows = [(loads(doc).get("sequence"), rowid) for rowid, doc in db.execute("SELECT rowid, doc FROM orders")]
-            db.executemany("UPDATE orders SET sequence=? WHERE rowid=?", rows)
-            count = len(rows)
-    _migrated(f"the sequence numbers of {count} orders, for seq{{sequence}}", count, started)
-
-
-@contextmanager
-def _one_transaction(db: sqlite3.Connection) -> Iterator[None]:
-    """A migration step commits whole or not at all: a server stopped half-way migrates again
-    from the start next time."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
-
-
-def _migrated(what: str, count: int, started: float) -> None:
-    """A start-up that took seconds says why (nothing for a store that had nothing to migrate)."""
-    if count:
-        log.info("migrated the store: %s (once)", what,
-                 extra={"fields": {"seconds": round(time.monotonic() - started, 1)}})
-
-
-def _number_old_moves(db: sqlite3.Connection) -> None:
-    """Before 0.2 moves were also rows of a transitions table, whose ids gave their order across
-    orders. Each order's timeline gets those ids as its move numbers (the rows were written with
-    the timeline entries, one for one), the move series continues after the largest, and the
-    table goes."""
-    ids: dict[tuple[str, str], list[int]] = {}
-    for id_, account, order_id in db.execute("SELECT id, account, order_id FROM transitions ORDER BY id"):
-        ids.setdefault((account, order_id), []).append(id_)
-    with _one_transaction(db):
-        for account, order_id, doc in db.execute("SELECT account, order_id, doc FROM orders").fetchall():
-            numbers = ids.get((account, order_id), [])
-            data = loads(doc)
-            for index, move in enumerate(data["timeline"]):
-                move["n"] = numbers[index] if index < len(numbers) else 0
-            db.execute("UPDATE orders SET doc=? WHERE account=? AND order_id=?", (_dumps(data), account, order_id))
-        for account, last in db.execute("SELECT account, MAX(id) FROM transitions GROUP BY account").fetchall():
-            db.execute("INSERT OR REPLACE INTO sequences (account, value) VALUES (?,?)", (f"{account}/moves", last))
-        db.execute("DROP TABLE transitions")
