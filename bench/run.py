@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -123,8 +124,8 @@ def cpu_line(name: str, per_request: list[tuple[float, float]]) -> str:
     thread's. 1 / the busiest thread's figure is the most that process can answer a second."""
     if not per_request:
         return f"  {name:22} CPU: not measured (no /proc on this system)"
-    process = sorted(p for p, _ in per_request)[len(per_request) // 2] * 1e6
-    thread = sorted(t for _, t in per_request)[len(per_request) // 2] * 1e6
+    process = statistics.median_high(p for p, _ in per_request) * 1e6
+    thread = statistics.median_high(t for _, t in per_request) * 1e6
     if not thread:
         return f"  {name:22} CPU: too little to read"
     busiest = "" if name == CLIENT else f", {thread:4.0f} µs of it on its busiest thread"
@@ -136,7 +137,7 @@ def paired(moisim: list[float], bare: list[float]) -> str:
     seconds apart, so a neighbour's burst moves both or neither far less often than it moves the
     best of each; a steadier view of a noisy machine than the best-of figure above it."""
     ratios = [m / b for m, b in zip(moisim, bare, strict=True)]
-    median = sorted(ratios)[len(ratios) // 2]
+    median = statistics.median_high(ratios)
     return f"  each round, moisim / bare: {', '.join(f'{r:.0%}' for r in ratios)} (median {median:.0%})"
 
 
