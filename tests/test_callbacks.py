@@ -6,12 +6,15 @@ import asyncio
 import socket
 import ssl
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import AsyncIterator
 
 import pytest
 
+from simulator.clock import iso
 from simulator.outbox.dispatcher import MAX_REPLY_BYTES, read_reply
+from simulator.scheduler import VIRTUAL_NOW
 from simulator.stub import MarketplaceStub, Reply
 from tests import seeds
 from tests.conftest import Sim, sim_config
@@ -465,24 +468,39 @@ async def test_a_drain_that_gives_up_is_reported_not_a_500(sim: Sim, monkeypatch
     await sim.advance(60)  # advance settles between steps; a give-up does not fail it
 
 
+@pytest.mark.parametrize("older_store", [False, True])
 async def test_an_attempt_cut_short_by_a_stop_is_journaled_as_interrupted(make_sim, marketplace: MarketplaceStub,
-                                                                          tmp_path) -> None:
-    config = sim_config(store={"path": str(tmp_path / "stop.db")}, callbacks={"timeout": "30s"})
+                                                                          tmp_path, older_store: bool) -> None:
+    """Journaled at the time it went out; in a store from before that time was kept (no
+    ``in_flight_at`` column) its ``at`` is unknown: null."""
+    import sqlite3
+
+    path = tmp_path / "stop.db"
+    config = sim_config(store={"path": str(path)}, callbacks={"timeout": "30s"})
     first = await make_sim(config)
     await first.handling(endpoint=endpoint(marketplace))
     marketplace.script("invoice", Reply.timeout(2.0))  # longer than it takes to stop the server
     await invoice(first, seeds.invoice_body())
     await marketplace.wait_for(1, "invoice", answered=False)
+    went_out = first.service.now()
     await first.client.close()  # the server stops with the attempt still waiting for its reply
+    first.store.close()
+    restarted = went_out + timedelta(hours=1)  # the virtual clock resumes an hour later
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("UPDATE meta SET value=? WHERE key=?", (iso(restarted), VIRTUAL_NOW))
+    if older_store:
+        db.execute("ALTER TABLE outbox DROP COLUMN in_flight_at")
+    db.close()
 
     second = await make_sim(config)
     await marketplace.wait_for(2, "invoice", answered=False)  # the next attempt goes out on start
     await second.dispatcher.drain()
     _, journal = await second.call("GET", f"/_sim/journal?orderId={ORDER}&direction=out", role="admin", expect=200)
     assert [(e["attempt"], e["outcome"]) for e in journal["entries"]] == [(1, "interrupted"), (2, "accepted")]
+    assert [e["at"] for e in journal["entries"]] == [None if older_store else iso(went_out), iso(restarted)]
     assert [c.headers["X-Moisim-Attempt"] for c in marketplace.calls_of("invoice")] == ["1", "2"]
     [delivery] = second.store.deliveries("moisim", ORDER)
-    assert (delivery.state, delivery.attempts, delivery.in_flight) == ("delivered", 2, None)
+    assert (delivery.state, delivery.attempts, delivery.in_flight, delivery.in_flight_at) == ("delivered", 2, None, None)
 
 
 async def test_a_stop_in_the_same_turn_as_a_wake_still_stops_the_dispatcher(make_sim) -> None:

@@ -164,7 +164,7 @@ class Dispatcher:
         now = self.clock.now().timestamp()
         ready = self.store.ready_deliveries(now, exclude_orders=self._inflight.keys(), limit=room)
         if ready:
-            self.store.mark_in_flight((d.id, d.attempts + 1) for d in ready)  # committed before they go out
+            self.store.mark_in_flight(((d.id, d.attempts + 1) for d in ready), now)  # committed before they go out
         for delivery in ready:
             key = (delivery.account, delivery.order_id)
             task = asyncio.create_task(self._deliver(delivery), name=f"moisim-delivery-{delivery.id}")
@@ -269,12 +269,14 @@ class Dispatcher:
         interrupted (whether the marketplace got them is unknown), and the next attempt is made."""
         for delivery in self.store.interrupted():
             attempt = delivery.in_flight or delivery.attempts + 1
+            went_out = None if delivery.in_flight_at is None else iso_ts(delivery.in_flight_at)  # None: marked by an older moisim
             verdict: dict[str, Any] = {
-                "attempt": attempt, "at": None, "status": None, "latencyMs": None, "outcome": "interrupted",
+                "attempt": attempt, "at": went_out, "status": None, "latencyMs": None, "outcome": "interrupted",
                 "error": "moisim stopped while this attempt was in flight; the marketplace may or may not have "
                          "received it", "reply": None, "replyConforms": None, "schemaErrors": [], "nextAttemptAt": None,
             }
-            self._write_attempt(delivery, delivery.state, delivery.next_attempt_at, verdict, iso(self.clock.now()) or "")
+            self._write_attempt(delivery, delivery.state, delivery.next_attempt_at, verdict,
+                                went_out or iso(self.clock.now()) or "")
             log.warning("callback %s interrupted", delivery.kind, extra={"fields": {
                 "deliveryId": delivery.id, "orderId": delivery.order_id, "attempt": attempt}})
 

@@ -92,7 +92,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at REAL NOT NULL,
     ref TEXT,
     outcome TEXT NOT NULL DEFAULT '{}',
-    in_flight INTEGER
+    in_flight INTEGER,
+    in_flight_at REAL
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (state, next_attempt_at) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS outbox_order ON outbox (account, order_id);
@@ -156,8 +157,11 @@ def migrate(db: sqlite3.Connection) -> None:
     db.execute("DROP INDEX IF EXISTS orders_listing")  # 0.1 listed franchise orders' rows too; only chains are listed
     if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='transitions'").fetchone():
         _number_old_moves(db)
-    if "in_flight" not in {row[1] for row in db.execute("PRAGMA table_info(outbox)")}:  # before 0.2
+    outbox_columns = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
+    if "in_flight" not in outbox_columns:  # before 0.2
         db.execute("ALTER TABLE outbox ADD COLUMN in_flight INTEGER")
+    if "in_flight_at" not in outbox_columns:  # older stores kept the attempt in flight, not when it went out
+        db.execute("ALTER TABLE outbox ADD COLUMN in_flight_at REAL")
     columns = {row[1] for row in db.execute("PRAGMA table_info(journal)")}
     for column in ("body", "reply"):  # before 0.2 both were inside the data column
         if column not in columns:

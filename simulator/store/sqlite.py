@@ -538,7 +538,7 @@ class SqliteStore:
         return cur.lastrowid
 
     _DELIVERY = ("SELECT id, account, order_id, kind, url, body, reply_schema, state, attempts, next_attempt_at,"
-                 " created_at, ref, outcome, in_flight FROM outbox")
+                 " created_at, ref, outcome, in_flight, in_flight_at FROM outbox")
 
     def ready_deliveries(self, now: float, exclude_orders: Iterable[tuple[str, str]] = (), limit: int = 100) -> list[Delivery]:
         """Pending deliveries due now that are the oldest pending one of their order."""
@@ -563,16 +563,18 @@ class SqliteStore:
                        outcome: dict[str, Any]) -> None:
         self._open_batch()  # one statement, atomic on its own: it joins the batch (and its journal rows)
         self._db.execute(
-            "UPDATE outbox SET state=?, attempts=?, next_attempt_at=?, outcome=CAST(? AS TEXT), in_flight=NULL"
+            "UPDATE outbox SET state=?, attempts=?, next_attempt_at=?, outcome=CAST(? AS TEXT), in_flight=NULL,"
+            " in_flight_at=NULL"
             " WHERE id=?",
             (state, attempts, next_attempt_at, _text(outcome), delivery_id),
         )
 
-    def mark_in_flight(self, attempts: Iterable[tuple[int, int]]) -> None:
-        """(delivery id, attempt number) pairs about to go out: a restart finds them if they never
-        came back (:meth:`interrupted`)."""
+    def mark_in_flight(self, attempts: Iterable[tuple[int, int]], at: float) -> None:
+        """(delivery id, attempt number) pairs about to go out at ``at``: a restart finds them if they
+        never came back (:meth:`interrupted`)."""
         self._open_batch()
-        self._db.executemany("UPDATE outbox SET in_flight=? WHERE id=?", [(n, id_) for id_, n in attempts])
+        self._db.executemany("UPDATE outbox SET in_flight=?, in_flight_at=? WHERE id=?",
+                             [(n, at, id_) for id_, n in attempts])
 
     def interrupted(self) -> list[Delivery]:
         """Deliveries with an attempt that went out and was never settled (the process stopped)."""
