@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from simulator.clock import Clock, iso
 from simulator.config import Config, Sku
-from simulator.domain import render, routing
+from simulator.domain import placement, render, routing
 from simulator.domain.encoded_parts import EncodedParts, place_order_bytes
 from simulator.domain.errors import BadRequest, NotFound, cannot_cancel, order_not_found, wrong_status
 from simulator.domain.orders import MAX_VALUE, Item, Order, Transition
@@ -33,12 +33,6 @@ SEQUENCE_BASE = 500_000
 # "seq501456": an order's sequence number, for GET /api/oms/pvt/orders/{orderId}. No order id
 # matches it (every one has a "-"); 18 digits at most, inside SQLite's 64-bit integers.
 SEQUENCE_REFERENCE = re.compile(r"seq([0-9]{1,18})")
-
-
-def chain_order_id(affiliate_id: str, marketplace_order_group: str) -> str:
-    """One chain order per (affiliate, marketplace order group), and its id says which: affiliate
-    ids have no "-", so the id is unique exactly when the pair is (the store relies on it)."""
-    return f"{affiliate_id}-{marketplace_order_group}-01"
 
 
 def timeline(orders: list[Order]) -> list[dict[str, Any]]:
@@ -126,27 +120,15 @@ class OrderService:
         return {"date": iso(at or self.now()), "orderId": order_id, "receipt": new_receipt()}
 
     # --- placement -----------------------------------------------------------------------
-    def place(self, account: str, affiliate_id: str | None, sales_channel: str | None, body: dict[str, Any]) -> Placed:
+    def place(self, account: str, affiliate: str | None, channel: str | None, body: dict[str, Any]) -> Placed:
         """Place a chain order: its id and the Checkout place-order response (UTF-8 JSON bytes)."""
         cfg = self.config
-        if not affiliate_id:
-            raise BadRequest("CHK0120", "Invalid affiliate id: the query string has no affiliateId")
-        if affiliate_id not in cfg.affiliates:
-            raise BadRequest("CHK0120", f"Invalid affiliate id: affiliateId {affiliate_id!r} is not an affiliate of "
-                                        f"this seller (affiliates: {', '.join(sorted(cfg.affiliates))})")
-        if cfg.affiliates[affiliate_id] != sales_channel:
-            given = f"sc {sales_channel!r}" if sales_channel else "the query string has no sc"
-            raise BadRequest("CHK0161", f"Invalid sales channel: {given}; affiliate {affiliate_id} sells on "
-                                        f"sales channel {cfg.affiliates[affiliate_id]}")
-        endpoint = body["marketplaceServicesEndpoint"]
-        problem = callbacks.endpoint_problem(endpoint)  # past the schema's pattern: a host and port callbacks can use
-        if problem:
-            raise BadRequest("CHK0146", f"Invalid marketplace services endpoint: marketplaceServicesEndpoint "
-                                        f"{endpoint!r}: {problem}")
-        lines = self._check_items(body)
+        affiliate_id, sales_channel = placement.check_channel(cfg, affiliate, channel)
+        placement.check_endpoint(body["marketplaceServicesEndpoint"])
+        lines = placement.check_items(cfg, body)
         group = body["marketplaceOrderGroup"]
 
-        chain_id = chain_order_id(affiliate_id, group)
+        chain_id = placement.chain_order_id(affiliate_id, group)
         existing = self.store.get_order(account, chain_id)
         if existing is not None:
             if existing.status == Status.CANCELED:
@@ -161,23 +143,17 @@ class OrderService:
 
         now = self.now()
         with self.store.transaction():
-            self._stock_unlisted(account, [line["sku"] for line in lines if not line["listed"]])
-            free = self.store.free_stock(account, [line["sku"] for line in lines])
+            self._stock_unlisted(account, [line.sku for line in lines if not line.listed])
+            free = self.store.free_stock(account, [line.sku for line in lines])
             stores = routing.route(
-                [(line["sku"], line["quantity"], line["sla"]) for line in lines],
+                [(line.sku, line.quantity, line.sla) for line in lines],
                 cfg.franchise_stores,
                 lambda store_id, sku: free.get((store_id, sku), 0),
             )
-            items = [
-                Item(id=line["sku"], quantity=line["quantity"], price=line["price"], seller=line["seller"],
-                     name=line["name"], store_id=store_id, sla=line["sla"], delivery_channel=line["channel"],
-                     shipping_price=line["shipping"], measurement_unit=line["unit"], unit_multiplier=line["multiplier"],
-                     delivery_window=line["window"], sent=line["sent"])
-                for line, store_id in zip(lines, stores, strict=True)
-            ]
+            items = [line.item(store_id) for line, store_id in zip(lines, stores, strict=True)]
             chain = self._new_order(account, Kind.CHAIN, chain_id, affiliate_id, sales_channel, body, items, now)
             self._move(chain, Event.PLACE, now, Context())  # the chain order exists before it orders from level 3
-            chain.warnings = [w for line in lines for w in line["warnings"]]
+            chain.warnings = [w for line in lines for w in line.warnings]
             if chain.value != body["marketplacePaymentValue"]:
                 chain.warnings.append(
                     f"marketplacePaymentValue {body['marketplacePaymentValue']} differs from the order value {chain.value}")
@@ -214,63 +190,6 @@ class OrderService:
             marketing_data=body.get("marketingData"),
             open_text_field=body.get("openTextField"),
         )
-
-    def _check_items(self, body: dict[str, Any]) -> list[dict[str, Any]]:
-        """Seller, SKU, SLA and delivery channel of every item, and the value they add up to; a line
-        per item to route."""
-        cfg = self.config
-        logistics: dict[int, dict[str, Any]] = {}
-        for index, info in enumerate(body["shippingData"]["logisticsInfo"]):
-            item_index = info["itemIndex"]
-            if item_index >= len(body["items"]):
-                raise BadRequest("ORD006", f"The shippingData.logisticsInfo[{index}].itemIndex field in the shipping "
-                                           f"attachment is invalid: there is no items[{item_index}]")
-            if item_index in logistics:
-                raise BadRequest("ORD006", f"The shippingData.logisticsInfo[{index}].itemIndex field in the shipping "
-                                           f"attachment is invalid: items[{item_index}] already has logistics info")
-            logistics[item_index] = info
-        lines = []
-        for index, item in enumerate(body["items"]):
-            sku = item["id"]
-            if item["seller"] != cfg.seller_id:
-                raise BadRequest("CHK0024", f"Invalid seller for item: items[{index}].seller is {item['seller']!r}; "
-                                            f"this seller is {cfg.seller_id!r}")
-            product = cfg.catalog.get(sku)
-            listed = product is not None
-            if not listed and not cfg.accepts_unknown_skus:
-                raise BadRequest("ORD027", f"Item {sku} not found or unavailable: items[{index}].id is not in the catalog")
-            if product is None:
-                if "price" not in item:
-                    raise BadRequest("SIM002", f"Invalid request body: items[{index}].price: is required for SKU {sku}, "
-                                               "which is not in the catalog (its price is the one sent)")
-                product = Sku.unlisted(sku, item["price"])
-            info = logistics.get(index)
-            if info is None:
-                raise BadRequest("FMT004", f"There is no selected SLA for item {index}({sku}): add a "
-                                           f"shippingData.logisticsInfo entry with itemIndex {index}")
-            sla = cfg.slas.get(info["selectedSla"])
-            if sla is None:
-                raise BadRequest("FMT010", f"The selected SLA for item {index}({sku}) is not available: "
-                                           f"selectedSla {info['selectedSla']!r} is not one of {sorted(cfg.slas)}")
-            channel = info.get("selectedDeliveryChannel", sla.delivery_channel)
-            if channel != sla.delivery_channel:
-                raise BadRequest("FMT010", f"The selected SLA for item {index}({sku}) is not available: SLA "
-                                           f"{sla.id!r} is {sla.delivery_channel}, not {channel}")
-            price = item.get("price", product.price)
-            warnings = []
-            if price != product.price:
-                warnings.append(f"items[{index}].price {price} differs from the catalog price {product.price} of SKU {sku}")
-            lines.append({"sku": sku, "listed": listed, "quantity": item["quantity"], "price": price,
-                          "seller": item["seller"],
-                          "name": product.name, "sla": sla.id, "channel": channel, "shipping": info.get("price", 0),
-                          "unit": product.measurement_unit, "multiplier": product.unit_multiplier, "warnings": warnings,
-                          "window": info.get("deliveryWindow"),
-                          "sent": {k: item[k] for k in render.ITEM_FIELDS_AS_SENT if k in item} or None})
-        value = sum(line["price"] * line["quantity"] + line["shipping"] for line in lines)
-        if value > MAX_VALUE:
-            raise BadRequest("SIM002", f"Invalid request body: items: the order's value would be {value} cents, over "
-                                       f"{MAX_VALUE} (2**53 - 1), the largest that every JSON reader keeps exact")
-        return lines
 
     # --- marketplace authorization -------------------------------------------------------
     def authorize(self, account: str, order_id: str, body: dict[str, Any]) -> dict[str, Any]:
