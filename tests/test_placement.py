@@ -412,6 +412,20 @@ async def test_unknown_route_and_wrong_method_are_vtex_shaped(sim: Sim) -> None:
     assert (status, body["error"]["code"]) == (405, "SIM004")
 
 
+async def test_a_trailing_slash_gets_a_404_that_names_the_route_without_it(sim: Sim) -> None:
+    await sim.place()
+    status, body = await sim.call("GET", f"/api/oms/pvt/orders/{seeds.SEED_ORDER_ID}/")
+    assert (status, body["error"]["code"]) == (404, "SIM003")
+    assert body["error"]["message"] == (f"Not found: no route GET /api/oms/pvt/orders/{seeds.SEED_ORDER_ID}/ (without "
+                                        f"the trailing slash: /api/oms/pvt/orders/{seeds.SEED_ORDER_ID})")
+    status, body = await sim.call("PUT", PLACE.replace("?", "//?"), json=seeds.place_body("other"))
+    assert (status, body["error"]["message"]) == (404, "Not found: no route PUT /api/checkout/pvt/orders// (without "
+                                                       "the trailing slash: /api/checkout/pvt/orders)")
+    for path in ("/api/checkout/pvt/nothing-here/", "/"):  # no route either way: no hint
+        status, body = await sim.call("GET", path)
+        assert (status, body["error"]["message"]) == (404, f"Not found: no route GET {path}")
+
+
 async def test_the_journal_shows_a_placement_with_its_order_and_the_reply_as_sent(sim: Sim) -> None:
     async with sim.client.put(PLACE, json=seeds.place_body(), headers=headers("marketplace")) as resp:
         sent = await resp.json()

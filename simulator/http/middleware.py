@@ -60,7 +60,7 @@ async def errors_and_journal(request: web.Request, handler: Handler) -> web.Stre
         elif exc.status == 405:
             message = f"{text}: {request.method} {request.path}"
         else:
-            message = f"{text}: no route {request.method} {request.path}"
+            message = f"{text}: no route {request.method} {request.path}{await _slash_hint(request)}"
         response = error_response(exc.status, code, message)
     except Exception:
         log.exception("unhandled error", extra={"fields": {"method": request.method, "path": request.path}})
@@ -73,6 +73,18 @@ async def errors_and_journal(request: web.Request, handler: Handler) -> web.Stre
         log.exception("commit failed", extra={"fields": {"method": request.method, "path": request.path}})
         response = error_response(500, "SIM500", "Internal error in moisim: the change could not be stored")
     return response
+
+
+async def _slash_hint(request: web.Request) -> str:
+    """For a path that has a route once its trailing slashes go, a hint that says so."""
+    path = request.path.rstrip("/")
+    if not path or path == request.path:
+        return ""
+    try:
+        match = await request.app.router.resolve(request.clone(rel_url=request.rel_url.with_path(path)))
+    except Exception:  # a hint must never break an error reply
+        return ""
+    return "" if match.http_exception is not None else f" (without the trailing slash: {path})"
 
 
 def payload_error(exc: BaseException) -> str:
