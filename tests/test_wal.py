@@ -9,6 +9,7 @@ write transaction open, as a steady load always has one."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import struct
 from dataclasses import replace
@@ -94,12 +95,15 @@ async def placing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
     p.close()
 
 
-async def test_a_log_past_its_cap_starts_over_though_a_commit_always_follows(placing: Placing) -> None:
+async def test_a_log_past_its_cap_starts_over_though_a_commit_always_follows(placing: Placing, caplog) -> None:
     await placing.starve()
     before = restarts(Path(placing.store.path))
     await placing.store.durable()  # it commits, then holds back the next write transaction
-    await placing.batch()  # joins while held back; begins once the last frames are copied
+    with caplog.at_level(logging.INFO, logger="moisim.store"):
+        await placing.batch()  # joins while held back; begins once the last frames are copied
     assert restarts(Path(placing.store.path)) == before + 1
+    [told] = [r for r in caplog.records if r.getMessage() == "WAL started over"]  # with how long writes waited
+    assert told.fields["caughtUp"] is True and 0 <= told.fields["heldMs"] < 30_000
     await placing.batch()  # and the log goes on from its start
     assert restarts(Path(placing.store.path)) == before + 1
     assert not placing.checkpointer().restart_wanted
@@ -130,12 +134,15 @@ async def test_a_statement_while_writes_are_held_back_waits_for_the_checkpoint_a
     assert order is not None and order.status == "payment-approved"
 
 
-async def test_the_hold_ends_by_itself_when_the_checkpoint_never_comes(placing: Placing, monkeypatch) -> None:
+async def test_the_hold_ends_by_itself_when_the_checkpoint_never_comes(placing: Placing, monkeypatch, caplog) -> None:
     monkeypatch.setattr(wal, "MAX_HOLD", 0.01)
     await placing.starve()
     placing.checkpointer().stop()  # its thread is gone: nobody calls back
     await placing.store.durable()
-    await placing.batch()  # still commits, once the hold has timed out
+    with caplog.at_level(logging.INFO, logger="moisim.store"):
+        await placing.batch()  # still commits, once the hold has timed out
+    [told] = [r for r in caplog.records if r.getMessage() == "WAL started over"]
+    assert told.fields["caughtUp"] is False and told.fields["heldMs"] >= 9.9  # the whole hold, and no checkpoint
     for order_id in placing.placed:
         assert placing.store.get_order(placing.config.account, order_id) is not None
 

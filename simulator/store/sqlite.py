@@ -24,6 +24,7 @@ store/listing.py. The tables and their migrations are in store/schema.py.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sqlite3
 from contextlib import contextmanager
@@ -43,6 +44,8 @@ from simulator.store import wal
 from simulator.store.reader import Reader
 
 __all__ = ["DatabaseInUse", "SqliteStore"]
+
+log = logging.getLogger("moisim.store")
 
 
 def _text(value: Any) -> bytes:
@@ -237,6 +240,10 @@ class SqliteStore:
         timer.cancel()
         if wait and self._checkpointer is not None and self._loop is not None:
             self._checkpointer.caught_up.wait(max(0.0, timer.when() - self._loop.time()))
+        if self._loop is not None and self._checkpointer is not None:  # how long writes (and replies) waited
+            held = wal.MAX_HOLD - max(0.0, timer.when() - self._loop.time())
+            log.info("WAL started over", extra={"fields": {
+                "heldMs": round(held * 1000, 1), "caughtUp": self._checkpointer.caught_up.is_set()}})
         if self._batch_open and self._loop is not None:
             self._loop.call_soon(self._flush)
 
