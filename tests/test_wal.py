@@ -102,7 +102,7 @@ async def test_a_log_past_its_cap_starts_over_though_a_commit_always_follows(pla
     with caplog.at_level(logging.INFO, logger="moisim.store"):
         await placing.batch()  # joins while held back; begins once the last frames are copied
     assert restarts(Path(placing.store.path)) == before + 1
-    [told] = [r for r in caplog.records if r.getMessage() == "WAL started over"]  # with how long writes waited
+    [told] = [r for r in caplog.records if r.getMessage() == "writes held for a WAL restart"]  # with how long writes waited
     assert told.fields["caughtUp"] is True and 0 <= told.fields["heldMs"] < 30_000
     await placing.batch()  # and the log goes on from its start
     assert restarts(Path(placing.store.path)) == before + 1
@@ -141,7 +141,7 @@ async def test_the_hold_ends_by_itself_when_the_checkpoint_never_comes(placing: 
     await placing.store.durable()
     with caplog.at_level(logging.INFO, logger="moisim.store"):
         await placing.batch()  # still commits, once the hold has timed out
-    [told] = [r for r in caplog.records if r.getMessage() == "WAL started over"]
+    [told] = [r for r in caplog.records if r.getMessage() == "writes held for a WAL restart"]
     assert told.fields["caughtUp"] is False and told.fields["heldMs"] >= 9.9  # the whole hold, and no checkpoint
     for order_id in placing.placed:
         assert placing.store.get_order(placing.config.account, order_id) is not None

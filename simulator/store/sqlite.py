@@ -242,7 +242,7 @@ class SqliteStore:
             self._checkpointer.caught_up.wait(max(0.0, timer.when() - self._loop.time()))
         if self._loop is not None and self._checkpointer is not None:  # how long writes (and replies) waited
             held = wal.MAX_HOLD - max(0.0, timer.when() - self._loop.time())
-            log.info("WAL started over", extra={"fields": {
+            log.info("writes held for a WAL restart", extra={"fields": {
                 "heldMs": round(held * 1000, 1), "caughtUp": self._checkpointer.caught_up.is_set()}})
         if self._batch_open and self._loop is not None:
             self._loop.call_soon(self._flush)
