@@ -7,12 +7,17 @@ moves until ``advance``, which lets time pass truthfully: it steps the clock fro
 to the next (a timer, a callback retry, a playback step) up to the target, applying each and
 letting the callbacks due at it be attempted, before it returns. So ``advance 15s`` after a 500
 sees the retries at 1, 2, 4 and 8 seconds, as the real clock would.
+
+Timers are applied ``TIMER_BATCH`` at a time, with a turn of the event loop between batches: an
+advance that makes ten thousand timers due at once (or a restart after a long stop) would
+otherwise hold the loop for seconds, and every other request (``/_sim/health`` included) with it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Awaitable, Callable
 
@@ -24,6 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("moisim.scheduler")
 VIRTUAL_NOW = "virtual-clock-now"  # store meta key: where the virtual clock was last advanced to
+TIMER_BATCH = 32  # timers applied in one turn of the event loop (10-30 ms of it)
 
 
 class Scheduler:
@@ -38,8 +44,14 @@ class Scheduler:
         self._task: asyncio.Task | None = None
         self._lock = asyncio.Lock()
 
-    def start(self) -> None:
-        self.fire_timers()  # whatever fell due while the server was down
+    async def start(self) -> None:
+        """Apply whatever fell due while the server was down (before it is ready, so no request
+        sees an order as it was before its timer), then run."""
+        began = time.perf_counter()
+        fired = await self.fire_timers()
+        if fired:
+            log.info("applied the timers that fell due while moisim was stopped", extra={"fields": {
+                "transitions": fired, "ms": round((time.perf_counter() - began) * 1000, 1)}})
         self._task = asyncio.create_task(self._run() if self.clock.kind == "real" else self.run_due(),
                                          name="moisim-scheduler")
 
@@ -48,15 +60,21 @@ class Scheduler:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
-    def fire_timers(self) -> int:
-        fired = self.service.fire_due_timers()
-        if fired:
-            self.wake()
-        return fired
+    async def fire_timers(self) -> int:
+        """Every timer due by now, a batch at a time; the dispatcher hears of each batch's callbacks."""
+        fired = 0
+        while True:
+            taken, moved = self.service.fire_due_timers(TIMER_BATCH)
+            fired += moved
+            if moved:
+                self.wake()
+            if taken < TIMER_BATCH:
+                return fired
+            await asyncio.sleep(0)  # requests (and the batch's commit) get their turn
 
     async def run_due(self) -> int:
         """Timers, then playback steps, due by now."""
-        fired = self.fire_timers()
+        fired = await self.fire_timers()
         if self.playback is not None:
             fired += await self.playback.run_due()
         return fired

@@ -3,6 +3,7 @@ loopback, and a small client that knows the three roles' keys."""
 
 from __future__ import annotations
 
+import asyncio
 import json as jsonlib
 import socket
 from typing import Any, AsyncIterator, Awaitable, Callable
@@ -20,6 +21,25 @@ KEYS = {
     "seller": ("moisim-seller", "moisim-seller-secret"),
     "admin": ("moisim-admin", "moisim-admin-secret"),
 }
+
+
+class LoopTurns:
+    """Counts the turns of the event loop that other work gets while an awaitable runs: code that
+    reads ``count`` at two moments of that awaitable learns whether it let the loop go between."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def during(self, awaitable: Awaitable[Any]) -> Any:
+        task = asyncio.ensure_future(awaitable)
+
+        async def other_work() -> None:
+            while not task.done():
+                self.count += 1
+                await asyncio.sleep(0)
+
+        await asyncio.gather(task, other_work())
+        return task.result()
 
 
 LOOPBACK_NAMES = {"127.0.0.1", "::1", "localhost"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -9,8 +10,9 @@ from typing import Any
 import pytest
 
 from simulator.clock import VirtualClock
+from simulator.http import create_app
 from tests import seeds
-from tests.conftest import fail_next_commit, sim_config
+from tests.conftest import Sim, fail_next_commit, sim_config
 
 
 async def test_everything_survives_a_restart(make_sim, tmp_path: Path) -> None:
@@ -51,6 +53,25 @@ async def test_a_virtual_clock_never_advanced_resumes_where_it_started(make_sim,
     chain = await second.order(seeds.SEED_ORDER_ID)
     assert chain["status"] == "payment-approved"  # the 30-minute window is still open
     assert (await second.advance(30 * 60))["transitions"] == 1
+
+
+async def test_timers_that_fell_due_while_stopped_are_applied_before_it_is_ready(
+        aiohttp_client, tmp_path: Path, caplog) -> None:
+    """Stopped for 31 days (a real clock's restart, here two virtual clocks a month apart), the
+    server applies the 30-day authorization timeout before it answers anything, and says so."""
+    config = sim_config(store={"path": str(tmp_path / "moisim.db")})
+    first = Sim(await aiohttp_client(create_app(config, clock=VirtualClock(datetime(2026, 11, 1, tzinfo=UTC)))))
+    await first.place()
+    await first.client.close()
+
+    caplog.set_level(logging.INFO, logger="moisim.scheduler")
+    second = Sim(await aiohttp_client(create_app(config, clock=VirtualClock(datetime(2026, 12, 2, tzinfo=UTC)))))
+    chain = await second.order(seeds.SEED_ORDER_ID)  # the first request after start
+    assert chain["status"] == "canceled"
+    assert chain["cancellationData"]["RequestedBySystem"] is True
+    assert chain["lastChange"].startswith("2026-12-01")  # at its due time, not at the restart
+    [record] = [r for r in caplog.records if "fell due while moisim was stopped" in r.getMessage()]
+    assert record.fields["transitions"] == 1  # type: ignore[attr-defined]
 
 
 async def test_a_failed_placement_leaves_nothing_behind(make_sim, monkeypatch) -> None:
@@ -293,7 +314,6 @@ def test_a_database_file_has_one_store_at_a_time(tmp_path: Path) -> None:
 
 def test_a_store_waits_for_the_one_that_is_closing(tmp_path: Path) -> None:
     """The second store takes the file once the first lets go of it, within its lock_wait."""
-    import logging
     import threading
 
     from simulator.store.sqlite import SqliteStore
@@ -330,7 +350,6 @@ def test_a_checkpoint_that_fails_is_logged_once_and_never_ends_in_a_traceback(tm
     """The WAL checkpointer's thread meets the database file deleted under the server: each failure
     of a new kind is logged once (the WAL grows until a checkpoint succeeds), a success is told,
     and the last checkpoint, as the store closes, fails quietly instead of raising in its thread."""
-    import logging
     import sqlite3
     import threading
 

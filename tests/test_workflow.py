@@ -9,7 +9,7 @@ from simulator.domain import workflow
 from simulator.domain.workflow import FRANCHISE, CHAIN, PREVIOUS, Event, Kind, Status
 from simulator.http import keys
 from tests import seeds
-from tests.conftest import Sim
+from tests.conftest import LoopTurns, Sim
 
 
 def test_every_status_in_the_table_is_a_vtex_status() -> None:
@@ -76,6 +76,36 @@ async def test_one_big_advance_applies_everything_due_in_order(sim: Sim) -> None
     assert (await sim.order("FRC-MKP-g-b-01"))["status"] == "canceled"
     deliveries = sim.store.deliveries("moisim", "MKP-g-b-01")
     assert [d.kind for d in deliveries] == ["seller-cancellation"]
+
+
+async def test_an_advance_that_makes_many_timers_due_lets_other_work_run_between_batches(
+        sim: Sim, monkeypatch) -> None:
+    """Ten thousand timers due at once once held the event loop for 3.7 s: no request, not even
+    /_sim/health, was answered meanwhile. They are applied a batch at a time, and the loop gets a
+    turn between batches; every one of them is still applied before the advance answers."""
+    monkeypatch.setattr("simulator.scheduler.TIMER_BATCH", 3)
+    groups = [f"g-{i}" for i in range(10)]
+    for group in groups:
+        await sim.place(group)
+    service = sim.service
+    batches: list[tuple[int, int]] = []  # (timers taken, turns other work had had by then)
+    turns = LoopTurns()
+    fire = service.fire_due_timers
+
+    def recorded(at_most: int, until=None) -> tuple[int, int]:
+        taken, moved = fire(at_most, until)
+        batches.append((taken, turns.count))
+        return taken, moved
+
+    monkeypatch.setattr(service, "fire_due_timers", recorded)
+    assert (await turns.during(sim.advance(31 * 86400)))["transitions"] == 10
+    with_timers = [b for b in batches if b[0]]
+    assert [taken for taken, _ in with_timers] == [3, 3, 3, 1]  # 10 timers, at most 3 a batch
+    seen = [turns_then for _, turns_then in with_timers]
+    assert seen == sorted(set(seen))  # strictly rising: the other task had a turn between every two
+    for group in groups:
+        assert (await sim.order(f"MKP-{group}-01"))["status"] == "canceled"
+        assert [d.kind for d in sim.store.deliveries("moisim", f"MKP-{group}-01")] == ["seller-cancellation"]
 
 
 async def test_start_handling_needs_ready_for_handling(sim: Sim) -> None:

@@ -533,25 +533,26 @@ class OrderService:
             order.items = [i for i in order.items if i.quantity > 0]
 
     # --- timers --------------------------------------------------------------------------
-    def fire_due_timers(self, until: datetime | None = None) -> int:
-        """Apply every timer due by ``until`` (default: now), each at its own due time."""
+    def fire_due_timers(self, at_most: int | None = None, until: datetime | None = None) -> tuple[int, int]:
+        """Apply the timers due by ``until`` (default: now), up to ``at_most`` (default: all),
+        oldest first, each at its own due time and in its own savepoint. Returns how many were
+        taken and how many moved an order (a timer whose order has moved on is dropped); fewer
+        taken than ``at_most`` means none are left due."""
         limit = (until or self.now()).timestamp()
-        fired = 0
-        while True:
-            due = self.store.due_timers(limit)
-            if not due:
-                return fired
-            for timer in due:
-                with self.store.transaction():
-                    self.store.delete_timer(timer.id)
-                    order = self.store.get_order(timer.account, timer.order_id)
-                    event = Event(timer.event)
-                    if order is not None and allows(order.kind, order.status, event):
-                        at = datetime.fromtimestamp(timer.due_at, tz=self.now().tzinfo)
-                        ctx = Context(reason=f"{event}: no action in time", by_system=True)
-                        self._move(order, event, at, ctx)
-                        self.store.save_order(order)
-                        fired += 1
+        due = self.store.due_timers(limit, -1 if at_most is None else at_most)
+        moved = 0
+        for timer in due:
+            with self.store.transaction():
+                self.store.delete_timer(timer.id)
+                order = self.store.get_order(timer.account, timer.order_id)
+                event = Event(timer.event)
+                if order is not None and allows(order.kind, order.status, event):
+                    at = datetime.fromtimestamp(timer.due_at, tz=self.now().tzinfo)
+                    ctx = Context(reason=f"{event}: no action in time", by_system=True)
+                    self._move(order, event, at, ctx)
+                    self.store.save_order(order)
+                    moved += 1
+        return len(due), moved
 
     # --- the one place statuses change ---------------------------------------------------
     def _move(self, order: Order, event: Event, at: datetime, ctx: Context) -> None:

@@ -70,7 +70,7 @@ def create_app(config: Config, *, clock: Clock | None = None, store: SqliteStore
         dispatcher, scheduler = app[keys.DISPATCHER], app[keys.SCHEDULER]
         app[keys.STORE].start_group_commit(asyncio.get_running_loop())
         await dispatcher.start()
-        scheduler.start()
+        await scheduler.start()
         yield
         await scheduler.stop()
         await dispatcher.stop()

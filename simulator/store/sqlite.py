@@ -496,10 +496,9 @@ class SqliteStore:
     def clear_timers(self, account: str, order_id: str) -> None:
         self._db.execute("DELETE FROM timers WHERE account=? AND order_id=?", (account, order_id))
 
-    def due_timers(self, now: float) -> list[Timer]:
-        rows = self._db.execute(
-            "SELECT id, account, order_id, event, due_at FROM timers WHERE due_at <= ? ORDER BY due_at, id", (now,)
-        ).fetchall()
+    def due_timers(self, now: float, at_most: int) -> list[Timer]:
+        rows = self._db.execute("SELECT id, account, order_id, event, due_at FROM timers WHERE due_at <= ? "
+                                "ORDER BY due_at, id LIMIT ?", (now, at_most)).fetchall()
         return [Timer(*r) for r in rows]
 
     def delete_timer(self, timer_id: int) -> None:
