@@ -52,7 +52,7 @@ class Scheduler:
         if fired:
             log.info("applied the timers that fell due while moisim was stopped", extra={"fields": {
                 "transitions": fired, "ms": round((time.perf_counter() - began) * 1000, 1)}})
-        self._task = asyncio.create_task(self._run() if self.clock.kind == "real" else self.run_due(),
+        self._task = asyncio.create_task(self._run() if self.clock.kind == "real" else self._run_due_once(),
                                          name="moisim-scheduler")
 
     async def stop(self) -> None:
@@ -78,6 +78,12 @@ class Scheduler:
         if self.playback is not None:
             fired += await self.playback.run_due()
         return fired
+
+    async def _run_due_once(self) -> None:
+        """A virtual clock's start: the playback steps due now (the lock keeps a first advance from
+        playing them too, as both would between the turns they give the loop)."""
+        async with self._lock:
+            await self.run_due()
 
     async def advance(self, seconds: float) -> int:
         """Move a virtual clock on, applying everything that falls due on the way, in due order."""

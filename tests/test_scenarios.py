@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from simulator.cli import main
 from simulator.config import ConfigError
+from simulator.http import keys
 from simulator.scenarios.conformance import run, select, start_in_process
 from simulator.scenarios.events import Event, ScenarioFinished, StepFinished
 from simulator.scenarios.model import BUNDLED_DIR, ScenarioError, load_scenario, load_scenarios
 from simulator.stub import MarketplaceStub, Reply
-from tests.conftest import sim_config
+from tests.conftest import LoopTurns, sim_config
 
 BUNDLED = load_scenarios([BUNDLED_DIR])
 CONFORMANCE = select(BUNDLED.values(), "conformance")
@@ -253,6 +255,30 @@ async def test_on_a_virtual_clock_a_step_due_at_once_waits_for_an_advance(make_s
     assert (await sim.order(order_id))["status"] == "payment-approved"
     await sim.advance(0)
     assert (await sim.order(order_id))["status"] == "canceled"
+
+
+async def test_many_orders_steps_due_at_once_give_other_work_a_turn_between_them(make_sim) -> None:
+    """As with timers: a step of every bound order due in one advance must not hold the loop."""
+    sim = await make_sim(scenarios={"bindings": [{"scenario": "seller-cancellation", "sku": "36",
+                                                  "start-on": "payment-approved"}]})
+    groups = [f"g-{i}" for i in range(4)]
+    for group in groups:
+        await sim.place(group)
+        await sim.authorize(f"MKP-{group}-01", group)
+    playback = sim.client.app[keys.SCHEDULER].playback
+    turns, seen = LoopTurns(), []
+    play = playback._play
+
+    async def recorded(attached: Any) -> None:
+        seen.append(turns.count)
+        await play(attached)
+
+    playback._play = recorded
+    await turns.during(sim.advance(0))
+    assert len(seen) == 8  # each order's cancel and its expect
+    assert seen == sorted(set(seen))  # other work had a turn between every two steps
+    for group in groups:
+        assert (await sim.order(f"MKP-{group}-01"))["status"] == "canceled"
 
 
 async def test_a_binding_to_an_unknown_scenario_is_refused_at_start(make_sim) -> None:

@@ -14,6 +14,7 @@ Attached scenarios live in the store, so a restart resumes them.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Awaitable, Callable
 
@@ -99,6 +100,7 @@ class ScenarioPlayback:
             for attached in due:
                 await self._play(attached)
                 ran += 1
+                await asyncio.sleep(0)  # many orders' steps due at once must not hold the loop
 
     async def _play(self, attached: Attached) -> None:
         scenario = self.scenarios.get(attached.scenario)
