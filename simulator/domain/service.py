@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from simulator.clock import Clock, iso
-from simulator.config import Config, Sku
-from simulator.domain import placement, render, routing
+from simulator.config import Config
+from simulator.domain import changes, placement, render, routing
 from simulator.domain.encoded_parts import EncodedParts, place_order_bytes
 from simulator.domain.errors import BadRequest, NotFound, cannot_cancel, order_not_found, wrong_status
-from simulator.domain.orders import MAX_VALUE, Item, Order, Transition
+from simulator.domain.orders import Item, Order, Transition
 from simulator.domain.shipping import promised_date
 from simulator.domain.workflow import FINAL, PREVIOUS, Effect, Event, Kind, Status, allows, lookup
 from simulator.outbox import callbacks
@@ -393,39 +393,16 @@ class OrderService:
                 f.status in (Status.READY_FOR_HANDLING, Status.HANDLING) for f in franchises):
             states = ", ".join(str(f.status) for f in franchises)
             raise wrong_status("handling", order_id, f"{chain.status}; franchise orders: {states}")
-        added = [self._change_item(i) for i in body.get("itemsAdded", [])]
-        removed = [self._change_item(i) for i in body.get("itemsRemoved", [])]
-        asked: dict[str, int] = {}  # lines of one SKU add up
-        for index, item in enumerate(removed):
-            have = sum(i.quantity for i in chain.items if i.id == item["id"])
-            asked[item["id"]] = asked.get(item["id"], 0) + item["quantity"]
-            if have < asked[item["id"]]:
-                so_far = "" if asked[item["id"]] == item["quantity"] else f" ({asked[item['id']]} with the lines before it)"
-                raise BadRequest("CHK0023", f"Invalid quantity for item: itemsRemoved[{index}] removes {item['quantity']} "
-                                            f"of SKU {item['id']}{so_far}, the order has {have}")
-        unlisted = [item["id"] for item in added if item["id"] not in self.config.catalog]
-        for index, item in enumerate(added):
-            if item["id"] in unlisted and not self.config.accepts_unknown_skus:
-                raise BadRequest("ORD027", f"Item {item['id']} not found or unavailable: itemsAdded[{index}].id is not in "
-                                           "the catalog")
+        added = [changes.change_item(self.config, i) for i in body.get("itemsAdded", [])]
+        removed = [changes.change_item(self.config, i) for i in body.get("itemsRemoved", [])]
+        changes.check_removals(chain, removed)
+        unlisted = changes.unlisted_skus(self.config, added)
         # One transaction from here: the stock rows an unlisted SKU gets (which the check of free
         # units reads) go with a change refused further on.
         with self.store.transaction():
             self._stock_unlisted(account, unlisted)
-            plan = self._plan_additions(chain, franchises, added)
-            if isinstance(plan, int):
-                item = added[plan]
-                raise BadRequest("ORD027", f"Item {item['id']} not found or unavailable: no franchise store of this "
-                                           f"order has {item['quantity']} more free unit(s) (itemsAdded[{plan}])")
-            delta = sum(i["price"] * i["quantity"] for i in added) - sum(i["price"] * i["quantity"] for i in removed)
-            new_value = chain.value + delta - body["discountValue"] + body["incrementValue"]
-            if new_value < 0:
-                raise BadRequest("SIM009", f"discountValue {body['discountValue']} would take the order value below zero "
-                                           f"({new_value})")
-            if new_value > MAX_VALUE:
-                raise BadRequest("SIM009", f"itemsAdded and incrementValue would take the order value to {new_value} "
-                                           f"cents, over {MAX_VALUE} (2**53 - 1), the largest that every JSON reader "
-                                           "keeps exact")
+            changes.check_free_units(self.store, chain, franchises, added)
+            changes.check_value(chain, added, removed, body)
             now = self.now()
             change = {
                 "requestId": body["requestId"], "reason": body["reason"], "discountValue": body["discountValue"],
@@ -438,37 +415,12 @@ class OrderService:
             self.store.save_order(chain)
         return change["receipt"]
 
-    def _change_item(self, raw: dict[str, Any]) -> dict[str, Any]:
-        sku = raw.get("id") or raw["sellerItemId"]  # the schema asks for one of the two
-        product = self.config.catalog.get(sku) or Sku.unlisted(sku, raw["price"])
-        return {"id": sku, "quantity": raw["quantity"], "price": raw["price"], "name": product.name,
-                "unitMultiplier": raw.get("unitMultiplier", product.unit_multiplier),
-                "measurementUnit": raw.get("measurementUnit", product.measurement_unit)}
-
     def _stock_unlisted(self, account: str, skus: list[str]) -> None:
         """Stock rows for SKUs the catalog does not list (``placement.unknown-skus: accept``): each
         franchise store's default, as for a listed SKU its configuration does not name. Written
         the first time a SKU is asked for; kept after."""
         if skus:
             self.store.seed_stock(account, self.config.initial_stock(skus))
-
-    def _plan_additions(self, chain: Order, franchises: list[Order], added: list[dict[str, Any]]) -> list[Order] | int:
-        """The franchise order each added item joins (one that has the SKU already, else one with
-        the stock), counting the units that the change's earlier lines take from the same store;
-        or the index of the first item no franchise store has enough free units for."""
-        planned: dict[tuple[str, str], int] = {}
-        plan: list[Order] = []
-        for index, item in enumerate(added):
-            ranked = sorted(franchises, key=lambda f: not any(i.id == item["id"] for i in f.items))
-            for franchise in ranked:
-                key = (franchise.store_id or "", item["id"])
-                if self.store.available(chain.account, *key) - planned.get(key, 0) >= item["quantity"]:
-                    planned[key] = planned.get(key, 0) + item["quantity"]
-                    plan.append(franchise)
-                    break
-            else:
-                return index
-        return plan
 
     def settle_change(self, account: str, order_id: str, request_id: str, outcome: str, reply: Any) -> None:
         """The marketplace answered a change callback: ``accepted`` applies it; anything else leaves the order."""
@@ -495,7 +447,7 @@ class OrderService:
 
     def _apply_change(self, chain: Order, franchises: list[Order], change: dict[str, Any]) -> str:
         # Planned before the removals: they only free units, so the plan stays good after them.
-        plan = self._plan_additions(chain, franchises, change["itemsAdded"])
+        plan = changes.plan_additions(self.store, chain, franchises, change["itemsAdded"])
         if isinstance(plan, int):
             return "failed-no-stock"
         for item in change["itemsRemoved"]:
