@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from simulator.clock import Clock, VirtualClock, iso
+from simulator.domain.errors import VtexError
 from simulator.domain.service import OrderService
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class Scheduler:
         self.playback = playback
         self._task: asyncio.Task | None = None
         self._lock = asyncio.Lock()
+        self._stopping = asyncio.Event()
 
     async def start(self) -> None:
         """Apply whatever fell due while the server was down (before it is ready, so no request
@@ -54,6 +56,13 @@ class Scheduler:
                 "transitions": fired, "ms": round((time.perf_counter() - began) * 1000, 1)}})
         self._task = asyncio.create_task(self._run() if self.clock.kind == "real" else self._run_due_once(),
                                          name="moisim-scheduler")
+
+    def interrupt(self) -> None:
+        """The server is stopping: an advance under way stops at its next step, answering
+        ``503 SIM014``, instead of holding the shutdown up (aiohttp waits up to 10 s for it). What
+        it applied is stored, the clock where it got to; a restart applies the timers due there
+        and delivers the callbacks still queued."""
+        self._stopping.set()
 
     async def stop(self) -> None:
         if self._task:
@@ -68,7 +77,7 @@ class Scheduler:
             fired += moved
             if moved:
                 self.wake()
-            if taken < TIMER_BATCH:
+            if taken < TIMER_BATCH or self._stopping.is_set():
                 return fired
             await asyncio.sleep(0)  # requests (and the batch's commit) get their turn
 
@@ -94,7 +103,8 @@ class Scheduler:
             fired = 0
             while True:
                 fired += await self.run_due()
-                await self.settle()  # the callbacks due at this moment are attempted before time moves on
+                await self._settle()  # the callbacks due at this moment are attempted before time moves on
+                self._refuse_if_stopping(target)
                 now = self.clock.now()
                 upcoming = self._next_due_after(now)
                 if upcoming is None or upcoming > target:
@@ -102,8 +112,26 @@ class Scheduler:
                 self._move_clock(upcoming)
             self._move_clock(target)
             fired += await self.run_due()
+            self._refuse_if_stopping(target)
             self.wake()
             return fired
+
+    def _refuse_if_stopping(self, target: datetime) -> None:
+        if self._stopping.is_set():
+            now = self.clock.now()
+            raise VtexError("SIM014", f"moisim is stopping: the advance to {iso(target)} stopped with the clock "
+                                      f"at {iso(now)}; what it applied is stored, and what fell due by then and "
+                                      "is not applied yet is applied when moisim starts again", status=503)
+
+    async def _settle(self) -> None:
+        """Wait for the callbacks due now to be attempted, unless the server stops meanwhile."""
+        if self._stopping.is_set():
+            return
+        settling = asyncio.ensure_future(self.settle())
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait((settling, stopping), return_when=asyncio.FIRST_COMPLETED)
+        for waiter in (settling, stopping):
+            waiter.cancel()
 
     def _move_clock(self, moment: datetime) -> None:
         """Every step is stored, so a crash mid-advance resumes at the last moment reached."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,6 +73,69 @@ async def test_timers_that_fell_due_while_stopped_are_applied_before_it_is_ready
     assert chain["lastChange"].startswith("2026-12-01")  # at its due time, not at the restart
     [record] = [r for r in caplog.records if "fell due while moisim was stopped" in r.getMessage()]
     assert record.fields["transitions"] == 1  # type: ignore[attr-defined]
+
+
+async def test_a_stop_ends_an_advance_at_its_next_step_and_a_restart_applies_the_rest(
+        make_sim, tmp_path: Path, monkeypatch) -> None:
+    """aiohttp waits up to 10 s for a request under way when the server stops: a long advance held
+    Ctrl-C up that long. It now stops between two batches, answers 503 SIM014, and the restart
+    applies what was left, each timer once."""
+    monkeypatch.setattr("simulator.scheduler.TIMER_BATCH", 3)
+    config = sim_config(store={"path": str(tmp_path / "moisim.db")})
+    first = await make_sim(config)
+    groups = [f"g-{i}" for i in range(10)]
+    for group in groups:
+        await first.place(group)
+    fire = first.service.fire_due_timers
+    batches: list[int] = []
+
+    def stop_after_the_first_batch(at_most: int, until: Any = None) -> tuple[int, int]:
+        taken, moved = fire(at_most, until)
+        if taken:
+            batches.append(taken)
+        if len(batches) == 1 and taken:
+            asyncio.ensure_future(first.app.shutdown())  # as Ctrl-C does, before aiohttp waits for requests
+        return taken, moved
+
+    monkeypatch.setattr(first.service, "fire_due_timers", stop_after_the_first_batch)
+    status, body = await first.call("POST", "/_sim/clock/advance", role="admin", json={"seconds": 31 * 86400})
+    assert (status, body["error"]["code"]) == (503, "SIM014")
+    assert "stopped with the clock at 2026-12-" in body["error"]["message"]  # 30 days on: the timeouts' moment
+    assert batches[0] == 3 and sum(batches) < len(groups)
+    canceled = [g for g in groups if first.store.get_order("moisim", f"MKP-{g}-01").status == "canceled"]
+    assert 3 <= len(canceled) < len(groups)
+    await first.client.close()
+
+    second = await make_sim(config)
+    for group in groups:
+        assert (await second.order(f"MKP-{group}-01"))["status"] == "canceled"
+        assert [d.kind for d in second.store.deliveries("moisim", f"MKP-{group}-01")] == ["seller-cancellation"]
+
+
+async def test_a_stop_does_not_wait_for_a_callback_an_advance_is_waiting_on(make_sim) -> None:
+    """The advance waits for the callbacks due at each moment; a stop cuts that wait short too."""
+    connected = asyncio.Event()
+    held: list[asyncio.StreamWriter] = []
+
+    def never_answer(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        connected.set()
+
+    silent = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    try:
+        port = silent.sockets[0].getsockname()[1]
+        sim = await make_sim(callbacks={"timeout": 30})
+        await sim.place(endpoint=f"http://127.0.0.1:{port}")
+        advancing = asyncio.ensure_future(
+            sim.call("POST", "/_sim/clock/advance", role="admin", json={"seconds": 31 * 86400}))
+        await asyncio.wait_for(connected.wait(), 10)  # the seller cancellation is out, and never answered
+        await sim.app.shutdown()
+        status, body = await asyncio.wait_for(advancing, 10)  # not the attempt's 30 s, nor aiohttp's 10
+        assert (status, body["error"]["code"]) == (503, "SIM014")
+    finally:
+        for writer in held:
+            writer.close()
+        silent.close()
 
 
 async def test_a_failed_placement_leaves_nothing_behind(make_sim, monkeypatch) -> None:

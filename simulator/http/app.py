@@ -77,7 +77,11 @@ def create_app(config: Config, *, clock: Clock | None = None, store: SqliteStore
         if owned_store:
             app[keys.STORE].close()
 
+    async def interrupt_advance(app: web.Application) -> None:
+        app[keys.SCHEDULER].interrupt()
+
     app.cleanup_ctx.append(runtime)
+    app.on_shutdown.append(interrupt_advance)  # before aiohttp waits for the requests under way
     checkout.setup_routes(app)
     oms.setup_routes(app)
     control.setup_routes(app)
