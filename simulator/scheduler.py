@@ -61,7 +61,8 @@ class Scheduler:
         """The server is stopping: an advance under way stops at its next step, answering
         ``503 SIM014``, instead of holding the shutdown up (aiohttp waits up to 10 s for it). What
         it applied is stored, the clock where it got to; a restart applies the timers due there
-        and delivers the callbacks still queued."""
+        and delivers the callbacks still queued. (The dispatcher, told too, ends the advance's
+        wait for a moment's callbacks.)"""
         self._stopping.set()
 
     async def stop(self) -> None:
@@ -103,7 +104,7 @@ class Scheduler:
             fired = 0
             while True:
                 fired += await self.run_due()
-                await self._settle()  # the callbacks due at this moment are attempted before time moves on
+                await self.settle()  # the callbacks due at this moment are attempted before time moves on
                 self._refuse_if_stopping(target)
                 now = self.clock.now()
                 upcoming = self._next_due_after(now)
@@ -122,16 +123,6 @@ class Scheduler:
             raise VtexError("SIM014", f"moisim is stopping: the advance to {iso(target)} stopped with the clock "
                                       f"at {iso(now)}; what it applied is stored, and what fell due by then and "
                                       "is not applied yet is applied when moisim starts again", status=503)
-
-    async def _settle(self) -> None:
-        """Wait for the callbacks due now to be attempted, unless the server stops meanwhile."""
-        if self._stopping.is_set():
-            return
-        settling = asyncio.ensure_future(self.settle())
-        stopping = asyncio.ensure_future(self._stopping.wait())
-        await asyncio.wait((settling, stopping), return_when=asyncio.FIRST_COMPLETED)
-        for waiter in (settling, stopping):
-            waiter.cancel()
 
     def _move_clock(self, moment: datetime) -> None:
         """Every step is stored, so a crash mid-advance resumes at the last moment reached."""

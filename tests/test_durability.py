@@ -112,8 +112,14 @@ async def test_a_stop_ends_an_advance_at_its_next_step_and_a_restart_applies_the
         assert [d.kind for d in second.store.deliveries("moisim", f"MKP-{group}-01")] == ["seller-cancellation"]
 
 
-async def test_a_stop_does_not_wait_for_a_callback_an_advance_is_waiting_on(make_sim) -> None:
-    """The advance waits for the callbacks due at each moment; a stop cuts that wait short too."""
+@pytest.mark.parametrize("path,body,answer", [
+    ("/_sim/clock/advance", {"seconds": 31 * 86400}, (503, "SIM014")),  # waiting for a moment's callbacks
+    ("/_sim/outbox/drain", None, (200, {"settled": False})),
+])
+async def test_a_stop_does_not_wait_for_a_callback_a_request_is_waiting_on(make_sim, path: str, body: Any,
+                                                                          answer: tuple[int, Any]) -> None:
+    """An advance and a drain wait for the callbacks due; a stop cuts that wait short, rather than
+    aiohttp waiting 10 s for them (here the attempt would take its 30 s timeout)."""
     connected = asyncio.Event()
     held: list[asyncio.StreamWriter] = []
 
@@ -126,12 +132,14 @@ async def test_a_stop_does_not_wait_for_a_callback_an_advance_is_waiting_on(make
         port = silent.sockets[0].getsockname()[1]
         sim = await make_sim(callbacks={"timeout": 30})
         await sim.place(endpoint=f"http://127.0.0.1:{port}")
-        advancing = asyncio.ensure_future(
-            sim.call("POST", "/_sim/clock/advance", role="admin", json={"seconds": 31 * 86400}))
+        if body is None:  # the drain: the seller cancellation is queued, and only waits to be sent
+            await sim.call("POST", f"/api/oms/pvt/orders/{seeds.SEED_ORDER_ID}/cancel", role="seller",
+                           json={"reason": "out of stock"}, expect=200)
+        waiting = asyncio.ensure_future(sim.call("POST", path, role="admin", json=body))
         await asyncio.wait_for(connected.wait(), 10)  # the seller cancellation is out, and never answered
         await sim.app.shutdown()
-        status, body = await asyncio.wait_for(advancing, 10)  # not the attempt's 30 s, nor aiohttp's 10
-        assert (status, body["error"]["code"]) == (503, "SIM014")
+        status, reply = await asyncio.wait_for(waiting, 10)
+        assert (status, reply["error"]["code"] if status >= 400 else reply) == answer
     finally:
         for writer in held:
             writer.close()

@@ -77,11 +77,13 @@ def create_app(config: Config, *, clock: Clock | None = None, store: SqliteStore
         if owned_store:
             app[keys.STORE].close()
 
-    async def interrupt_advance(app: web.Application) -> None:
+    async def interrupt_waits(app: web.Application) -> None:
+        """A clock advance or an outbox drain under way ends now, not after aiohttp's 10 s."""
         app[keys.SCHEDULER].interrupt()
+        app[keys.DISPATCHER].interrupt()
 
     app.cleanup_ctx.append(runtime)
-    app.on_shutdown.append(interrupt_advance)  # before aiohttp waits for the requests under way
+    app.on_shutdown.append(interrupt_waits)  # before aiohttp waits for the requests under way
     checkout.setup_routes(app)
     oms.setup_routes(app)
     control.setup_routes(app)

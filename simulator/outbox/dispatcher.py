@@ -80,6 +80,7 @@ class Dispatcher:
         self._session: aiohttp.ClientSession | None = None
         self._runner: asyncio.Task | None = None
         self._progress = asyncio.Event()  # set whenever an attempt finished
+        self._stopping = False  # the server is stopping: nobody waits for callbacks any more
         self._timeout = aiohttp.ClientTimeout(total=settings.timeout)  # made once: its __init__ is not cheap
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -102,6 +103,12 @@ class Dispatcher:
         if self._session:
             await self._session.close()
 
+    def interrupt(self) -> None:
+        """The server is stopping: every wait for callbacks (``drain``, ``settle``) ends now, so
+        that none holds the shutdown up; the attempts in flight are cut by ``stop``."""
+        self._stopping = True
+        self._progress.set()
+
     def wake(self) -> None:
         """Something was queued or the clock moved: look at the outbox now."""
         self._wake.set()
@@ -110,10 +117,13 @@ class Dispatcher:
         """Wait until nothing is due now and nothing is in flight (tests and the scenario runner).
 
         Retries scheduled for later (on a virtual clock: after the next advance) are not waited for.
+        It returns early if the server begins to stop.
         """
         async with asyncio.timeout(timeout):
             while True:
                 self._progress.clear()
+                if self._stopping:
+                    return
                 if not self._inflight and not self.store.ready_deliveries(self.clock.now().timestamp(), limit=1):
                     return
                 self.wake()
@@ -121,13 +131,14 @@ class Dispatcher:
 
     async def settle(self) -> bool:
         """``drain`` bounded by one attempt's timeout and a margin; never raises. False if an
-        attempt was still in flight when it gave up (the caller moves on without it)."""
+        attempt was still in flight when it gave up (the caller moves on without it), or when the
+        server began to stop."""
         try:
             await self.drain(timeout=self.settings.timeout + 5)
         except TimeoutError:
             log.warning("callbacks still in flight after %.0fs; moving on", self.settings.timeout + 5)
             return False
-        return True
+        return not self._stopping
 
     # --- the loop ------------------------------------------------------------------------
     async def _run(self) -> None:
