@@ -9,8 +9,8 @@ letting the callbacks due at it be attempted, before it returns. So ``advance 15
 sees the retries at 1, 2, 4 and 8 seconds, as the real clock would.
 
 Timers are applied ``TIMER_BATCH`` at a time, with a turn of the event loop between batches: an
-advance that makes ten thousand timers due at once (or a restart after a long stop) would
-otherwise hold the loop for seconds, and every other request (``/_sim/health`` included) with it.
+advance that makes ten thousand timers due at once would otherwise hold the loop for seconds, and
+every other request (``/_sim/health`` included) with it.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class Scheduler:
         self.playback = playback
         self._task: asyncio.Task | None = None
         self._lock = asyncio.Lock()
-        self._stopping = asyncio.Event()
+        self._stopping = False  # the server is stopping: an advance ends at its next step
 
     async def start(self) -> None:
         """Apply whatever fell due while the server was down (before it is ready, so no request
@@ -63,7 +63,7 @@ class Scheduler:
         it applied is stored, the clock where it got to; a restart applies the timers due there
         and delivers the callbacks still queued. (The dispatcher, told too, ends the advance's
         wait for a moment's callbacks.)"""
-        self._stopping.set()
+        self._stopping = True
 
     async def stop(self) -> None:
         if self._task:
@@ -78,7 +78,7 @@ class Scheduler:
             fired += moved
             if moved:
                 self.wake()
-            if taken < TIMER_BATCH or self._stopping.is_set():
+            if taken < TIMER_BATCH or self._stopping:
                 return fired
             await asyncio.sleep(0)  # requests (and the batch's commit) get their turn
 
@@ -118,7 +118,7 @@ class Scheduler:
             return fired
 
     def _refuse_if_stopping(self, target: datetime) -> None:
-        if self._stopping.is_set():
+        if self._stopping:
             now = self.clock.now()
             raise VtexError("SIM014", f"moisim is stopping: the advance to {iso(target)} stopped with the clock "
                                       f"at {iso(now)}; what it applied is stored, and what fell due by then and "
