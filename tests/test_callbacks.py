@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sqlite3
 import ssl
 import threading
 from datetime import timedelta
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
+import aiohttp
 import pytest
 
 from simulator.clock import iso
@@ -17,7 +19,7 @@ from simulator.outbox.dispatcher import MAX_REPLY_BYTES, read_reply
 from simulator.scheduler import VIRTUAL_NOW
 from simulator.stub import MarketplaceStub, Reply
 from tests import seeds
-from tests.conftest import Sim, sim_config
+from tests.conftest import LoopTurns, Sim, sim_config
 
 ORDER = seeds.SEED_ORDER_ID
 GROUP = "externalMarketplace10"
@@ -442,6 +444,55 @@ async def test_order_view_shows_callbacks_and_journal_filters(sim: Sim, marketpl
     assert bad["error"]["code"] == "SIM008"
     _, later = await sim.call("GET", "/_sim/journal?since=2999-01-01T00:00:00Z", role="admin")
     assert later["entries"] == []
+
+
+@pytest.mark.parametrize("query,expected,reads", [
+    ("limit=7", list(range(7)), 3),  # pages of 3, 3 and 1: it ends inside a page
+    ("limit=9", list(range(9)), 3),  # it ends on a page's last entry, and reads no further
+    ("", list(range(10)), 4),  # all of them: the last page is short
+    ("direction=in&limit=4", [0, 2, 4, 6], 2),  # a filter across pages: 3, then the 1 left
+])
+async def test_the_journal_is_sent_a_page_at_a_time_and_is_whole(sim: Sim, monkeypatch: pytest.MonkeyPatch,
+                                                                  query: str, expected: list[int], reads: int) -> None:
+    """10,000 entries of placements built as one reply held the loop 4 s and took 600 MiB; it is
+    read, rendered and sent a page at a time now. What arrives is the same JSON as before."""
+    monkeypatch.setattr("simulator.http.control.JOURNAL_PAGE", 3)
+    for n in range(10):
+        sim.store.journal_add("moisim", f"2026-11-24T00:00:{n:02}Z", "in" if n % 2 == 0 else "out", "x", None, {"n": n})
+    turns, pages = LoopTurns(), []
+    read = sim.store.journal
+
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        pages.append(turns.count)
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(sim.store, "journal", recorded)
+    status, body = await turns.during(sim.call("GET", f"/_sim/journal?kind=x&{query}", role="admin"))
+    assert status == 200
+    assert [e["n"] for e in body["entries"]] == expected
+    assert [e["id"] for e in body["entries"]] == sorted(e["id"] for e in body["entries"])
+    assert len(pages) == reads
+    assert pages == sorted(set(pages))  # other work had a turn between two pages
+
+
+async def test_a_journal_read_that_fails_half_way_is_cut_short_not_sent_as_whole(
+        sim: Sim, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("simulator.http.control.JOURNAL_PAGE", 2)
+    for n in range(6):
+        sim.store.journal_add("moisim", "2026-11-24T00:00:00Z", "in", "x", None, {"n": n})
+    read = sim.store.journal
+
+    def fails_on_the_second_page(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("after"):
+            raise sqlite3.OperationalError("disk I/O error")
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(sim.store, "journal", fails_on_the_second_page)
+    with pytest.raises(aiohttp.ClientPayloadError):
+        await sim.call("GET", "/_sim/journal?kind=x", role="admin")
+    monkeypatch.setattr(sim.store, "journal", read)
+    _, whole = await sim.call("GET", "/_sim/journal?kind=x", role="admin", expect=200)  # the server goes on
+    assert [e["n"] for e in whole["entries"]] == list(range(6))
 
 
 async def test_the_journal_is_bounded() -> None:

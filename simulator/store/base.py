@@ -188,4 +188,6 @@ class Store(Protocol):
     def journal_add(self, account: str, at: str, direction: str, kind: str, order_id: str | None, data: dict, *,
                     body: str | Kept | None = None, reply: str | Kept | None = None) -> None: ...
     def journal(self, account: str, *, order_id: str | None = None, direction: str | None = None,
-                kind: str | None = None, since: str | None = None, limit: int = 100) -> list[JournalEntry]: ...
+                kind: str | None = None, since: str | None = None, after: int = 0,
+                limit: int = 100) -> list[JournalEntry]:
+        """Entries in id order, those with ids above ``after`` (the last of the page before)."""

@@ -635,9 +635,10 @@ class SqliteStore:
             self._db.execute("DELETE FROM journal WHERE id <= ?", (last - self.journal_cap,))
 
     def journal(self, account: str, *, order_id: str | None = None, direction: str | None = None,
-                kind: str | None = None, since: str | None = None, limit: int = 100) -> list[JournalEntry]:
+                kind: str | None = None, since: str | None = None, after: int = 0,
+                limit: int = 100) -> list[JournalEntry]:
         self._write_journal()  # entries of the open batch too
-        where, args = ["account=?", "id > ?"], [account, self._journal_floor()]
+        where, args = ["account=?", "id > ?"], [account, max(after, self._journal_floor())]
         for column, value in (("order_id", order_id), ("direction", direction), ("kind", kind)):
             if value is not None:
                 where.append(f"{column}=?")
