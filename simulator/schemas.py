@@ -147,6 +147,12 @@ def _message(error: Any) -> str:
         return "is required"
     if error.validator == "additionalProperties":
         return error.message
+    if error.validator in ("minItems", "maxItems") and isinstance(error.instance, list):
+        # jsonschema's "[...] is too long" writes the whole array out first (5,000 items: 0.4 s)
+        count, limit = len(error.instance), error.validator_value
+        wanted = (f"at most {limit} {'is' if limit == 1 else 'are'} allowed" if error.validator == "maxItems"
+                  else f"at least {limit} {'is' if limit == 1 else 'are'} required")
+        return f"has {count} item{'s' if count != 1 else ''}, where {wanted}"
     described = error.schema.get("description") if isinstance(error.schema, dict) else None
     if error.validator in ("oneOf", "anyOf") and described:
         # "is not valid under any of the given schemas" says nothing; the schema says what it wants

@@ -167,6 +167,22 @@ async def test_invalid_bodies_name_the_field(sim: Sim, name, changes, code, fiel
     assert sim.store.list_orders("moisim").total == 0
 
 
+@pytest.mark.parametrize("count,code,message", [
+    (0, "ORD005", "The purchase cannot be done without items: items: has 0 items, where at least 1 is required"),
+    (101, "SIM002", "Invalid request body: items: has 101 items, where at most 100 are allowed"),
+])
+async def test_too_few_or_too_many_items_say_how_many(sim: Sim, count: int, code: str, message: str) -> None:
+    """Too many items once answered ORD005, "cannot be done without items", and wrote the whole
+    array into the message before cutting it off; VTEX's code is for an order with none."""
+    body = seeds.place_body()
+    item, logistics = body["items"][1], body["shippingData"]["logisticsInfo"][1]
+    body["items"] = [dict(item) for _ in range(count)]
+    body["shippingData"]["logisticsInfo"] = [dict(logistics, itemIndex=i) for i in range(min(count, 100))]
+    status, reply = await sim.call("PUT", PLACE, json=body)
+    assert (status, reply["error"]["code"]) == (400, code)
+    assert reply["error"]["message"].startswith(message)
+
+
 async def test_the_client_profile_is_kept_as_the_marketplace_sent_it(sim: Sim) -> None:
     profile = {"email": "buyer@company.example", "firstName": "Ann", "lastName": "Lee", "documentType": "cpf",
                "document": "21133355524", "phone": "+5511999999999", "corporateName": "Company S.A.",

@@ -119,7 +119,7 @@ def vtex_code(schema: str, finding: Finding) -> tuple[str, str]:
     head = path[0] if path else None
     if schema == "place-order.request":
         if head == "items":
-            if len(path) == 1:
+            if len(path) == 1 and finding.validator != "maxItems":  # none, or not a list: VTEX's ORD005
                 return "ORD005", "The purchase cannot be done without items"
             if len(path) >= 3 and path[2] in _ITEM_CODES:
                 return _ITEM_CODES[path[2]]
