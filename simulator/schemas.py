@@ -148,7 +148,8 @@ def _message(error: Any) -> str:
     if error.validator == "additionalProperties":
         return error.message
     if error.validator in ("minItems", "maxItems") and isinstance(error.instance, list):
-        # jsonschema's "[...] is too long" writes the whole array out first (5,000 items: 0.4 s)
+        # jsonschema's "[{...}, ...] is too long" starts with the array itself, cut off here at 200
+        # characters before it says what is wrong; the count and the limit say it at once
         count, limit = len(error.instance), error.validator_value
         wanted = (f"at most {limit} {'is' if limit == 1 else 'are'} allowed" if error.validator == "maxItems"
                   else f"at least {limit} {'is' if limit == 1 else 'are'} required")

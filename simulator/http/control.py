@@ -18,7 +18,8 @@ from simulator.store.base import JournalEntry
 
 log = logging.getLogger("moisim.http")
 # Journal entries read, rendered and written in one turn of the event loop: a place-order entry
-# carries its request and its 8.5 KB reply, so 10,000 at once held the loop 4 s and took 600 MiB.
+# carries its request and its 8.5 KB reply, so 10,000 at once held the loop 4 s and left the
+# server at 440 MiB (bench/NOTES.md, stop 27).
 JOURNAL_PAGE = 100
 
 
