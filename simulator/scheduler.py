@@ -86,7 +86,7 @@ class Scheduler:
         """Timers, then playback steps, due by now."""
         fired = await self.fire_timers()
         if self.playback is not None:
-            fired += await self.playback.run_due()
+            fired += await self.playback.run_due(lambda: self._stopping)
         return fired
 
     async def _run_due_once(self) -> None:

@@ -281,6 +281,34 @@ async def test_many_orders_steps_due_at_once_give_other_work_a_turn_between_them
         assert (await sim.order(f"MKP-{group}-01"))["status"] == "canceled"
 
 
+async def test_a_stop_ends_an_advance_between_scenario_steps_and_the_rest_play_after_a_restart(
+        make_sim, tmp_path: Path) -> None:
+    bindings = {"bindings": [{"scenario": "seller-cancellation", "sku": "36", "start-on": "payment-approved"}]}
+    first = await make_sim(scenarios=bindings, store={"path": str(tmp_path / "moisim.db")})
+    groups = [f"g-{i}" for i in range(4)]
+    for group in groups:
+        await first.place(group)
+        await first.authorize(f"MKP-{group}-01", group)
+    playback = first.client.app[keys.SCHEDULER].playback
+    play = playback._play
+
+    async def stop_after_the_first_step(attached: Any) -> None:
+        await play(attached)
+        await first.app.shutdown()  # as Ctrl-C does, before aiohttp waits for the requests under way
+
+    playback._play = stop_after_the_first_step
+    status, body = await first.call("POST", "/_sim/clock/advance", role="admin", json={"seconds": 0})
+    assert (status, body["error"]["code"]) == (503, "SIM014")
+    statuses = [first.store.get_order("moisim", f"MKP-{g}-01").status for g in groups]
+    assert sorted(statuses) == ["canceled", "payment-approved", "payment-approved", "payment-approved"]
+    await first.client.close()
+
+    second = await make_sim(scenarios=bindings, store={"path": str(tmp_path / "moisim.db")})
+    await second.advance(0)
+    for group in groups:
+        assert (await second.order(f"MKP-{group}-01"))["status"] == "canceled"
+
+
 async def test_a_binding_to_an_unknown_scenario_is_refused_at_start(make_sim) -> None:
     with pytest.raises(ConfigError) as caught:
         await make_sim(scenarios={"bindings": [{"scenario": "no-such", "affiliate": "MKP"}]})

@@ -90,14 +90,17 @@ class ScenarioPlayback:
         return self.store.next_playback_at()
 
     # --- running due steps -------------------------------------------------------------------
-    async def run_due(self) -> int:
-        """Play every step due by now; returns how many ran."""
+    async def run_due(self, stopping: Callable[[], bool] = lambda: False) -> int:
+        """Play every step due by now (until ``stopping`` says the server stops: the rest stay due
+        and play after the restart); returns how many ran."""
         ran = 0
         while True:
             due = self.store.due_playbacks(self.clock.now().timestamp())
             if not due:
                 return ran
             for attached in due:
+                if stopping():
+                    return ran
                 await self._play(attached)
                 ran += 1
                 await asyncio.sleep(0)  # many orders' steps due at once must not hold the loop
