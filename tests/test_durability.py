@@ -56,10 +56,13 @@ async def test_a_virtual_clock_never_advanced_resumes_where_it_started(make_sim,
     assert (await second.advance(30 * 60))["transitions"] == 1
 
 
+@pytest.mark.parametrize("notice", [0, 1])
 async def test_timers_that_fell_due_while_stopped_are_applied_before_it_is_ready(
-        aiohttp_client, tmp_path: Path, caplog) -> None:
+        aiohttp_client, tmp_path: Path, caplog, monkeypatch, notice: int) -> None:
     """Stopped for 31 days (a real clock's restart, here two virtual clocks a month apart), the
-    server applies the 30-day authorization timeout before it answers anything, and says so."""
+    server applies the 30-day authorization timeout before it answers anything, and says so: after,
+    and before too when there are more than STARTUP_NOTICE of them (a slow start says why)."""
+    monkeypatch.setattr("simulator.scheduler.STARTUP_NOTICE", notice)
     config = sim_config(store={"path": str(tmp_path / "moisim.db")})
     first = Sim(await aiohttp_client(create_app(config, clock=VirtualClock(datetime(2026, 11, 1, tzinfo=UTC)))))
     await first.place()
@@ -71,8 +74,12 @@ async def test_timers_that_fell_due_while_stopped_are_applied_before_it_is_ready
     assert chain["status"] == "canceled"
     assert chain["cancellationData"]["RequestedBySystem"] is True
     assert chain["lastChange"].startswith("2026-12-01")  # at its due time, not at the restart
-    [record] = [r for r in caplog.records if "fell due while moisim was stopped" in r.getMessage()]
-    assert record.fields["transitions"] == 1  # type: ignore[attr-defined]
+    said = [(r.getMessage(), r.fields) for r in caplog.records  # type: ignore[attr-defined]
+            if "fell due while moisim was stopped" in r.getMessage()]
+    before = [("applying the timers that fell due while moisim was stopped", {"timers": 1})] if notice < 1 else []
+    assert said[:-1] == before
+    assert said[-1][0] == "applied the timers that fell due while moisim was stopped"
+    assert said[-1][1]["transitions"] == 1
 
 
 async def test_a_stop_ends_an_advance_at_its_next_step_and_a_restart_applies_the_rest(

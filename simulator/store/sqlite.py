@@ -508,6 +508,9 @@ class SqliteStore:
         row = self._db.execute("SELECT MIN(due_at) FROM timers").fetchone()
         return row[0]
 
+    def count_due_timers(self, now: float) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM timers WHERE due_at <= ?", (now,)).fetchone()[0]
+
     # --- scenario playback on bound orders -------------------------------------------------
     def add_playback(self, account: str, order_id: str, scenario: str, step: int, start_on: str) -> None:
         self._db.execute("INSERT INTO playbacks (account, order_id, scenario, step, start_on) VALUES (?,?,?,?,?)",
