@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from simulator.clock import Clock, iso
 from simulator.config import Config
-from simulator.domain import changes, placement, render, routing
+from simulator.domain import changes, invoices, placement, render, routing
 from simulator.domain.encoded_parts import EncodedParts, place_order_bytes
 from simulator.domain.errors import BadRequest, NotFound, cannot_cancel, order_not_found, wrong_status
 from simulator.domain.orders import Item, Order, Transition
@@ -318,31 +318,8 @@ class OrderService:
         declining = kind == "Output" and chain.status == Status.WAITING_FOR_SELLER_DECISION
         franchises = self.franchise_orders(chain)
         open_targets = [f for f in (franchises if target.kind is Kind.CHAIN else [target]) if f.status != Status.INVOICED]
-        if kind == "Input":
-            if chain.status != Status.INVOICED:
-                raise BadRequest("ORD039", f"Order {order_id} is in state {target.status} and cannot accept invoice: "
-                                           "Input (return) invoices are accepted only once the order is invoiced")
-        else:
-            def status_once_declined(franchise: Order) -> str | None:
-                if declining and franchise.status == Status.CANCELLATION_REQUESTED:
-                    return franchise.previous_status
-                return franchise.status
-
-            blocked = [f for f in open_targets if not allows(Kind.FRANCHISE, status_once_declined(f), Event.INVOICE_FULL)]
-            if not open_targets or blocked or chain.status in FINAL:
-                state = blocked[0].status if blocked else (target.status if target.kind is Kind.FRANCHISE else chain.status)
-                raise BadRequest("ORD039", f"Order {order_id} is in state {state} and cannot accept invoice")
-        package = {
-            "type": kind, "invoiceNumber": number, "invoiceValue": int(body["invoiceValue"]),
-            "issuanceDate": body["issuanceDate"], "invoiceKey": body.get("invoiceKey"),
-            "invoiceUrl": body.get("invoiceUrl"), "embeddedInvoice": body.get("embeddedInvoice"),
-            "courier": body.get("courier") or "", "trackingNumber": body.get("trackingNumber") or "",
-            "trackingUrl": body.get("trackingUrl") or "", "dispatchedDate": body.get("dispatchedDate"),
-            "items": [{"id": i["id"], "price": i["price"], "quantity": i["quantity"],
-                       "description": i.get("description")} for i in body["items"]],
-            "franchiseOrderId": target.id if target.kind is Kind.FRANCHISE else None,
-            "receipt": receipt["receipt"], "recordedAt": iso(now),
-        }
+        invoices.check_accepts(kind, order_id, target, chain, open_targets, declining)
+        package = invoices.package(body, target, receipt["receipt"], now)
         with self.store.transaction():
             chain.packages.append(package)
             chain.last_change = now
