@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import sqlite3
 import ssl
@@ -475,21 +476,31 @@ async def test_the_journal_is_sent_a_page_at_a_time_and_is_whole(sim: Sim, monke
     assert pages == sorted(set(pages))  # other work had a turn between two pages
 
 
-async def test_a_journal_read_that_fails_half_way_is_cut_short_not_sent_as_whole(
-        sim: Sim, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("what,said", [
+    ("the store fails", ("ERROR", "could not read the journal after 2 entries; reply cut short")),
+    ("the client hangs up", ("INFO", "the journal's reader hung up after 2 entries")),  # not an error of ours
+])
+async def test_a_journal_read_that_ends_half_way_is_cut_short_not_sent_as_whole(
+        sim: Sim, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, what: str,
+        said: tuple[str, str]) -> None:
     monkeypatch.setattr("simulator.http.control.JOURNAL_PAGE", 2)
     for n in range(6):
         sim.store.journal_add("moisim", "2026-11-24T00:00:00Z", "in", "x", None, {"n": n})
     read = sim.store.journal
 
-    def fails_on_the_second_page(*args: Any, **kwargs: Any) -> Any:
+    def ends_on_the_second_page(*args: Any, **kwargs: Any) -> Any:
         if kwargs.get("after"):
-            raise sqlite3.OperationalError("disk I/O error")
+            if what == "the store fails":
+                raise sqlite3.OperationalError("disk I/O error")
+            for connection in sim.client.server.runner.server.connections:  # as if the client had gone
+                connection.transport.abort()
         return read(*args, **kwargs)
 
-    monkeypatch.setattr(sim.store, "journal", fails_on_the_second_page)
-    with pytest.raises(aiohttp.ClientPayloadError):
+    monkeypatch.setattr(sim.store, "journal", ends_on_the_second_page)
+    caplog.set_level(logging.INFO, logger="moisim.http")
+    with pytest.raises((aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError)):
         await sim.call("GET", "/_sim/journal?kind=x", role="admin")
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "moisim.http"] == [said]
     monkeypatch.setattr(sim.store, "journal", read)
     _, whole = await sim.call("GET", "/_sim/journal?kind=x", role="admin", expect=200)  # the server goes on
     assert [e["n"] for e in whole["entries"]] == list(range(6))

@@ -91,24 +91,35 @@ async def journal(request: web.Request) -> web.StreamResponse:
     entries = page(0, limit)  # read before the reply starts, so a failure here still gets VTEX's error
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     await response.prepare(request)
-    await response.write(b'{"entries":[')
     sent = 0
+
+    def cut_short() -> web.StreamResponse:
+        """The status is sent: a failure ends the connection, so no client takes the part for whole."""
+        log.exception("could not read the journal after %d entries; reply cut short", sent)
+        if request.transport is not None:
+            request.transport.abort()
+        return response
+
     try:
+        await response.write(b'{"entries":[')
         while entries:
-            text = b",".join(jsontext.dumps_bytes(e.to_json()) for e in entries)
+            try:
+                text = b",".join(jsontext.dumps_bytes(e.to_json()) for e in entries)
+            except Exception:
+                return cut_short()
             await response.write(text if not sent else b"," + text)
             sent += len(entries)
             if len(entries) < JOURNAL_PAGE or sent >= limit:
                 break
             await asyncio.sleep(0)  # other requests get their turn between pages
-            entries = page(entries[-1].id, limit - sent)
-    except Exception:  # the status is sent: cut the reply short, so no client takes it for whole
-        log.exception("could not read the journal after %d entries; reply cut short", sent)
-        if request.transport is not None:
-            request.transport.abort()
-        return response
-    await response.write(b"]}")
-    await response.write_eof()
+            try:
+                entries = page(entries[-1].id, limit - sent)
+            except Exception:
+                return cut_short()
+        await response.write(b"]}")
+        await response.write_eof()
+    except ConnectionError:  # the client hung up before the end: nobody is left to answer
+        log.info("the journal's reader hung up after %d entries", sent)
     return response
 
 
