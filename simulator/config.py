@@ -200,8 +200,8 @@ def load_config(path: str | None = None, registry: SchemaRegistry | None = None)
             raise ConfigError(problems)
         merged = _merge(copy.deepcopy(defaults), user)
     else:
-        merged = defaults
-    return build_config(merged, path or str(DEFAULTS_FILE), located)
+        merged, user = defaults, None
+    return build_config(merged, path or str(DEFAULTS_FILE), located, frozenset(user) if user is not None else None)
 
 
 def config_from_dict(data: dict[str, Any], registry: SchemaRegistry | None = None) -> Config:
@@ -211,7 +211,7 @@ def config_from_dict(data: dict[str, Any], registry: SchemaRegistry | None = Non
     if problems:
         raise ConfigError(problems)
     defaults = yamlfile.load_file(str(DEFAULTS_FILE)).data
-    return build_config(_merge(copy.deepcopy(defaults), copy.deepcopy(data)), "<dict>", None)
+    return build_config(_merge(copy.deepcopy(defaults), copy.deepcopy(data)), "<dict>", None, frozenset(data))
 
 
 def _where(path: str, located: yamlfile.Located | None, finding: Any) -> str:
@@ -229,12 +229,23 @@ def _merge(base: dict, over: dict) -> dict:
     return base
 
 
-def build_config(d: dict[str, Any], source: str, located: yamlfile.Located | None) -> Config:
+def build_config(d: dict[str, Any], source: str, located: yamlfile.Located | None,
+                 written: frozenset[str] | None = None) -> Config:
+    """``written``: the top-level keys the user's file (or dict) gave, or None for the built-in
+    defaults alone. A problem under a key the user did not give is in the built-in defaults, and
+    says so: a list the user gave replaced one they agreed with (``slas`` without an SLA the
+    built-in stores use, say)."""
     problems: list[str] = []
 
+    def builtin(key: str) -> bool:
+        return written is not None and key not in written
+
     def problem(path: tuple, text: str) -> None:
-        line = located.line(path) if located else None
+        line = located.line(path) if located and not builtin(path[0]) else None
         where = f"{source}:{line}: " if line else f"{source}: "
+        if builtin(path[0]):
+            text += (f" ({path[0]} here is the built-in default, which your file's settings must agree with: "
+                     f"a list in your file replaces the built-in one whole; give {path[0]} too)")
         problems.append(f"{where}{yamlfile.json_path(path)}: {text}")
 
     def duration(path: tuple, value: Any) -> float:
@@ -291,6 +302,8 @@ def build_config(d: dict[str, Any], source: str, located: yamlfile.Located | Non
         # (and its "default" for the rest, 0 without one).
         given = f.get("stock")
         stock = {str(k): v for k, v in given.items()} if given is not None else {"default": PLENTY}
+        if builtin("franchise-stores"):  # the built-in stores' few units of 999 are for the built-in catalog
+            stock = {sku: units for sku, units in stock.items() if sku == "default" or sku in catalog}
         for sku in stock:
             if sku != "default" and sku not in catalog:
                 problem(("franchise-stores", i, "stock", sku), f"SKU {sku!r} is not in the catalog")

@@ -39,6 +39,27 @@ def test_a_store_without_stock_has_plenty_and_one_with_stock_has_what_it_lists(t
     assert (defaulted.initial_stock("8"), defaulted.initial_stock("36")) == (5, 7)
 
 
+def test_a_catalog_of_ones_own_works_with_the_built_in_stores(tmp_path: Path) -> None:
+    """The built-in stores list 3 units of SKU 999 at FRC, so a file with its own catalog (and so,
+    lists replacing lists whole, without 999) stopped at start-up: "SKU '999' is not in the
+    catalog", at a key the file never wrote. Those units only go with the built-in catalog."""
+    config = load_config(write(tmp_path, "catalog:\n  - {sku: '500', name: Caneca, price: 2500}\n"))
+    assert list(config.catalog) == ["500"]
+    assert [store.initial_stock("500") for store in config.franchise_stores] == [1_000_000, 1_000_000]
+
+
+def test_a_mistake_in_the_built_in_settings_says_they_are_built_in(tmp_path: Path) -> None:
+    """Own SLAs without those the built-in stores use: the problem is in franchise-stores, which the
+    file does not have, so it gets no line of the file and says where it comes from."""
+    path = write(tmp_path, "slas:\n  - {id: Express, delivery-channel: delivery}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.problems[0] == (
+        f"{path}: franchise-stores[0].slas[0]: SLA 'Normal' is not in slas (Express) (franchise-stores here is the "
+        "built-in default, which your file's settings must agree with: a list in your file replaces the built-in "
+        "one whole; give franchise-stores too)")
+
+
 def test_a_file_overrides_only_what_it_names(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, "timings:\n  window-to-cancel: 5m\nserver:\n  port: 9999\n"))
     assert config.timings.window_to_cancel == 300
