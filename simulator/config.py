@@ -295,7 +295,10 @@ def build_config(d: dict[str, Any], source: str, located: yamlfile.Located | Non
                                                              "marketplace affiliate; use another")
         store_ids.add(f["id"])
         store_affiliates.add(f["affiliate-id"])
-        for j, sla in enumerate(f["slas"]):
+        store_slas = list(f["slas"])
+        if builtin("franchise-stores"):  # as with stock: a built-in store keeps the SLAs still listed
+            store_slas = [sla for sla in store_slas if sla in slas] or store_slas  # none: named below
+        for j, sla in enumerate(store_slas):
             if sla not in slas:
                 problem(("franchise-stores", i, "slas", j), f"SLA {sla!r} is not in slas ({', '.join(slas)})")
         # No stock: plenty of everything, as the built-in stores have; a stock mapping: what it lists
@@ -307,7 +310,7 @@ def build_config(d: dict[str, Any], source: str, located: yamlfile.Located | Non
         for sku in stock:
             if sku != "default" and sku not in catalog:
                 problem(("franchise-stores", i, "stock", sku), f"SKU {sku!r} is not in the catalog")
-        stores.append(FranchiseStore(f["id"], f.get("name", f["id"]), f["affiliate-id"], tuple(f["slas"]), stock))
+        stores.append(FranchiseStore(f["id"], f.get("name", f["id"]), f["affiliate-id"], tuple(store_slas), stock))
 
     t = d["timings"]
     timings = Timings(

@@ -48,6 +48,12 @@ def test_a_catalog_of_ones_own_works_with_the_built_in_stores(tmp_path: Path) ->
     assert [store.initial_stock("500") for store in config.franchise_stores] == [1_000_000, 1_000_000]
 
 
+def test_slas_of_ones_own_keep_the_built_in_stores_that_still_have_one(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "slas:\n  - {id: Normal, delivery-channel: delivery}\n"
+                                         "  - {id: Express, delivery-channel: delivery, shipping-estimate: 1bd}\n"))
+    assert [store.slas for store in config.franchise_stores] == [("Normal",), ("Normal",)]  # no pickup SLA left
+
+
 def test_a_mistake_in_the_built_in_settings_says_they_are_built_in(tmp_path: Path) -> None:
     """Own SLAs without those the built-in stores use: the problem is in franchise-stores, which the
     file does not have, so it gets no line of the file and says where it comes from."""
