@@ -96,8 +96,8 @@ async def test_a_stop_ends_an_advance_at_its_next_step_and_a_restart_applies_the
     fire = first.service.fire_due_timers
     batches: list[int] = []
 
-    def stop_after_the_first_batch(at_most: int, until: Any = None) -> tuple[int, int]:
-        taken, moved = fire(at_most, until)
+    def stop_after_the_first_batch(at_most: int) -> tuple[int, int]:
+        taken, moved = fire(at_most)
         if taken:
             batches.append(taken)
         if len(batches) == 1 and taken:

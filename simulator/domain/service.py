@@ -462,13 +462,11 @@ class OrderService:
             order.items = [i for i in order.items if i.quantity > 0]
 
     # --- timers --------------------------------------------------------------------------
-    def fire_due_timers(self, at_most: int | None = None, until: datetime | None = None) -> tuple[int, int]:
-        """Apply the timers due by ``until`` (default: now), up to ``at_most`` (default: all),
-        oldest first, each at its own due time and in its own savepoint. Returns how many were
-        taken and how many moved an order (a timer whose order has moved on is dropped); fewer
-        taken than ``at_most`` means none are left due."""
-        limit = (until or self.now()).timestamp()
-        due = self.store.due_timers(limit, -1 if at_most is None else at_most)
+    def fire_due_timers(self, at_most: int) -> tuple[int, int]:
+        """Apply up to ``at_most`` of the timers due by now, oldest first, each at its own due time
+        and in its own savepoint. Returns how many were taken and how many moved an order (a timer
+        whose order has moved on is dropped); fewer taken than ``at_most`` means none are left due."""
+        due = self.store.due_timers(self.now().timestamp(), at_most)
         moved = 0
         for timer in due:
             with self.store.transaction():
