@@ -90,7 +90,7 @@ class ScenarioPlayback:
         return self.store.next_playback_at()
 
     # --- running due steps -------------------------------------------------------------------
-    async def run_due(self, stopping: Callable[[], bool] = lambda: False) -> int:
+    async def run_due(self, stopping: Callable[[], bool]) -> int:
         """Play every step due by now (until ``stopping`` says the server stops: the rest stay due
         and play after the restart); returns how many ran."""
         ran = 0
