@@ -36,3 +36,44 @@ def dumps(value: Any, *, default: Callable[[Any], Any] | None = None) -> str:
 def loads(text: str | bytes) -> Any:
     """Parse JSON; raises :class:`JSONDecodeError` (with line and column) on bad input."""
     return orjson.loads(text)
+
+
+# How deep arrays and objects may nest in JSON that comes from outside: .NET's JSON readers (VTEX's
+# stack) stop at 64 by default too. orjson reads up to 1,024 levels, but jsonschema's messages and
+# the standard library's encoder recurse once a level and hit Python's recursion limit near 1,000.
+MAX_DEPTH = 64
+
+
+class TooDeep(ValueError):
+    """JSON nested deeper than :data:`MAX_DEPTH`; ``path`` leads to the first value too deep."""
+
+    def __init__(self, path: tuple) -> None:
+        super().__init__(f"arrays and objects nested more than {MAX_DEPTH} levels deep")
+        self.path = path
+
+
+def loads_foreign(text: str | bytes) -> Any:
+    """Parse JSON that came from outside moisim (a request body, a marketplace's reply): as
+    :func:`loads`, and raises :class:`TooDeep` where it nests more than :data:`MAX_DEPTH` levels.
+    Only a text with that many brackets is walked: a placement has about a dozen."""
+    value = orjson.loads(text)
+    brackets = text.count(b"[") + text.count(b"{") if isinstance(text, bytes) else text.count("[") + text.count("{")
+    if brackets > MAX_DEPTH:
+        path = deeper_than(value, MAX_DEPTH)
+        if path is not None:
+            raise TooDeep(path)
+    return value
+
+
+def deeper_than(value: Any, limit: int) -> tuple | None:
+    """The path to the first array or object nested more than ``limit`` levels deep in ``value``
+    (the outermost is level 1), or None."""
+    pending: list[tuple[Any, tuple]] = [(value, ())] if isinstance(value, (dict, list)) else []
+    while pending:
+        node, path = pending.pop()
+        if len(path) >= limit:
+            return path
+        pairs = node.items() if isinstance(node, dict) else enumerate(node)
+        children = [(child, path + (key,)) for key, child in pairs if isinstance(child, (dict, list))]
+        pending.extend(reversed(children))  # the first in the text is walked first
+    return None

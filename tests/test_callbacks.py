@@ -300,6 +300,23 @@ async def test_a_reply_that_is_not_json(sim: Sim, marketplace: MarketplaceStub) 
     assert "not JSON" in delivery.outcome["schemaErrors"][0]["message"]
 
 
+@pytest.mark.parametrize("levels", [65, 1000])
+async def test_a_reply_nested_deeper_than_64_levels_is_recorded_as_not_conforming(
+        sim: Sim, marketplace: MarketplaceStub, levels: int) -> None:
+    """At 1,000 levels jsonschema's message ran out of stack and the delivery was never judged."""
+    await sim.handling(endpoint=endpoint(marketplace))
+    marketplace.script("invoice", Reply(200, body='{"date":"2026-11-23T10:00:00Z","orderId":' + "[" * (levels - 1)
+                                                   + "]" * (levels - 1) + ',"receipt":"r"}'))
+    await invoice(sim, seeds.invoice_body())
+    await marketplace.wait_for(1)
+    await sim.dispatcher.drain()
+    [delivery] = sim.store.deliveries("moisim", ORDER)
+    assert delivery.state == "delivered" and delivery.outcome["replyConforms"] is False
+    [error] = delivery.outcome["schemaErrors"]
+    assert error["path"] == "orderId" + "[0]" * 63
+    assert error["message"] == "arrays and objects nested more than 64 levels deep"
+
+
 async def test_a_reply_is_read_whole_whatever_pieces_it_arrives_in() -> None:
     """One read returns only what has arrived: a reply in two pieces was judged on its first,
     '{"date": "', and recorded as not JSON (a false conformance failure, seen against a

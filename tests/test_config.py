@@ -97,6 +97,10 @@ ALIAS_BOMB = "a: &a [1,1,1,1,1,1,1,1,1]\n" + "".join(
     ("catalog:\n  - {sku: '8', name: x, price: 1, sku: '9'}\n", ":2: catalog[0].sku is written twice"),
     ("credentials: &c\n  - *c\n", ":1: credentials[0] is an alias (*name) of a value that contains it"),
     (ALIAS_BOMB, "more than 100000 values once its aliases (*name) are expanded"),
+    # the walk that records lines ran out of Python's stack (RecursionError) past about 1,000 levels
+    ("timings: " + "[" * 2000 + "]" * 2000 + "\n", ":1:73: lists and mappings nested more than 64 levels deep; "
+     "moisim reads at most 64"),
+    ("timings:\n" + "".join("  " * depth + "a:\n" for depth in range(1, 70)), ":65:129: lists and mappings nested"),
     ("callbacks:\n  ca-file: /no/such.pem\n", ":2: callbacks.ca-file: '/no/such.pem' cannot be read: No such file"),
     ("callbacks:\n  ca-file: " + __file__ + "\n", ":2: callbacks.ca-file: '" + __file__ + "' is not a PEM file of certificates"),
     ("callbacks:\n  verify-tls: maybe\n", ":2: callbacks.verify-tls: \"maybe\" is not of type 'boolean'"),

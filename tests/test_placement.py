@@ -381,6 +381,43 @@ async def test_json_that_is_not_an_object_is_a_400(sim: Sim, payload: str) -> No
     assert body["error"]["code"] in ("SIM002", "ORD005")
 
 
+def _nested(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+async def test_a_body_nested_64_levels_deep_is_placed(sim: Sim) -> None:
+    body = seeds.place_body()
+    body["clientProfileData"]["note"] = json.loads(_nested(62))  # the body, clientProfileData, then 62 arrays
+    status, answer = await sim.call("PUT", PLACE, data=json.dumps(body))
+    assert status == 200, answer
+
+
+@pytest.mark.parametrize(("old", "new", "named"), [
+    ('"clientProfileData":', f'"extra":{_nested(64)},"clientProfileData":', "extra[0][0][0]..."),  # 65 levels
+    # Each of these was a 500: the standard library's encoder, or jsonschema's message, ran out of stack.
+    ('"clientProfileData":', f'"extra":{_nested(1000)},"clientProfileData":', "extra[0][0][0]..."),
+    ('"externalMarketplace10"', _nested(1000), "marketplaceOrderGroup[0][0][0]..."),
+    ('"items":[', f'"items":[{_nested(70)},', "items[0][0][0]..."),
+], ids=["65-levels", "1000-unread", "1000-in-a-string-field", "71-in-items"])
+async def test_a_body_nested_deeper_than_64_levels_is_a_400_naming_the_field(
+        sim: Sim, old: str, new: str, named: str) -> None:
+    text = seeds.PLACE_ORDER_TEXT.replace(old, new, 1)
+    assert text != seeds.PLACE_ORDER_TEXT
+    status, answer = await sim.call("PUT", PLACE, data=text)
+    assert (status, answer["error"]["code"]) == (400, "SIM001"), answer
+    assert answer["error"]["message"] == (f"Invalid JSON: {named} nests arrays and objects more than 64 levels deep; "
+                                          "moisim reads at most 64, as .NET's JSON readers do")
+    assert sim.store.list_orders("moisim").total == 0
+
+
+async def test_a_body_nested_past_what_the_parser_reads_is_a_400_at_the_place(sim: Sim) -> None:
+    status, answer = await sim.call("PUT", PLACE, data=_nested(5000))
+    assert (status, answer["error"]["code"]) == (400, "SIM001")
+    assert answer["error"]["message"] == ("Invalid JSON at line 1 column 1026 (character 1025): the body nests arrays "
+                                          "and objects more than 64 levels deep; moisim reads at most 64, as .NET's "
+                                          "JSON readers do")
+
+
 @pytest.mark.parametrize("encoding", ["gzip", "deflate"])
 async def test_a_body_that_does_not_decode_from_its_content_encoding_is_a_400(sim: Sim, encoding: str) -> None:
     async with sim.client.put(PLACE, data=b"not compressed at all", headers={

@@ -142,6 +142,7 @@ def test_a_scenario_loads_with_its_lines(tmp_path: Path) -> None:
     (SCENARIO + "  - [\n", "", "invalid YAML"),
     (SCENARIO.replace("name: mine\n", "name: mine\nname: theirs\n"), ":2:", "name is written twice (first on line 1)"),
     ("name: &n [*n]\n", ":1:", "name[0] is an alias (*name) of a value that contains it"),
+    (SCENARIO.replace("  - place:\n", "  - place: " + "[" * 2000 + "]" * 2000 + "\n"), ":4:", "nested more than 64 levels"),
     (SCENARIO.replace("  - place:\n", "  - place:\n  - after: 3651d\n"), ":5:", "steps[1].after: '3651d' is longer than ten years"),
     (SCENARIO.replace("  - place:\n", "  - place:\n  - stub: {invoice: [500, {delay: 99999d}]}\n"), ":5:",
      "steps[1].stub.invoice[1].delay: '99999d' is longer than ten years"),

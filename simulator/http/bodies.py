@@ -12,6 +12,7 @@ from simulator.domain.errors import BadRequest
 from simulator import jsontext
 from simulator.http import keys
 from simulator.schemas import Finding, SchemaRegistry
+from simulator.yamlfile import json_path
 
 
 async def read_json(request: web.Request, schemas: SchemaRegistry, schema: str, *, optional: bool = False) -> Any:
@@ -84,7 +85,9 @@ def parse_json(raw: bytes, charset: str | None) -> Any:
         except (LookupError, UnicodeDecodeError) as exc:
             raise BadRequest("SIM001", f"Invalid JSON: the body is not {charset} text ({exc})") from None
     try:
-        return jsontext.loads(text)
+        return jsontext.loads_foreign(text)
+    except jsontext.TooDeep as exc:
+        raise BadRequest("SIM001", f"Invalid JSON: {too_deep_at(exc.path)} {_TOO_DEEP}") from None
     except jsontext.JSONDecodeError as exc:
         if isinstance(text, bytes):
             try:
@@ -93,8 +96,18 @@ def parse_json(raw: bytes, charset: str | None) -> Any:
                 raise BadRequest("SIM001", f"Invalid JSON: the body is not UTF-8 text (byte {bad.start} is "
                                            f"0x{text[bad.start]:02x}); send UTF-8 or name the charset") from None
         read_as = "" if isinstance(text, bytes) else f" (read as {charset}, the charset the Content-Type names)"
+        what = "the body " + _TOO_DEEP if exc.msg == "depth limit exceeded" else exc.msg  # orjson's, past 1,024 levels
         raise BadRequest("SIM001", f"Invalid JSON{read_as} at line {exc.lineno} column {exc.colno} "
-                                   f"(character {exc.pos}): {exc.msg}") from None
+                                   f"(character {exc.pos}): {what}") from None
+
+
+_TOO_DEEP = (f"nests arrays and objects more than {jsontext.MAX_DEPTH} levels deep; moisim reads at most "
+             f"{jsontext.MAX_DEPTH}, as .NET's JSON readers do")
+
+
+def too_deep_at(path: tuple) -> str:
+    """Where a too-deep value is, short: its first four steps (``extra[0][0][0]...``)."""
+    return json_path(path[:4]) + ("..." if len(path) > 4 else "")
 
 
 def codecs_name(charset: str) -> str | None:

@@ -302,7 +302,9 @@ class Dispatcher:
                 findings = [Finding((), f"reply is longer than {MAX_REPLY_BYTES} bytes, more than moisim reads", "size")]
             elif delivery.reply_schema is not None:
                 try:
-                    reply = jsontext.loads(result.reply_text or "")
+                    reply = jsontext.loads_foreign(result.reply_text or "")
+                except jsontext.TooDeep as exc:
+                    findings = [Finding(exc.path, str(exc), "json")]
                 except jsontext.JSONDecodeError as exc:
                     findings = [Finding((), f"reply is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})",
                                         "json")]
