@@ -97,27 +97,32 @@ def load_file(path: str) -> Located:
     return load(text, path)
 
 
-# A configuration or scenario file holds hundreds of values. Aliases (*name) can repeat a value
-# without writing it again, so a short file can stand for billions of them, or for one that
-# contains itself; past this many, the file is refused instead of read for ever.
+# Aliases (*name) repeat a value without writing it again, so a short file can stand for billions
+# of values, or for one that contains itself; past this many repeats, the file is refused instead
+# of read for ever. (A catalog written out may hold far more values than this.)
 MAX_VALUES = 100_000
 
 
 class _Walk:
     """Records the line of every value (by its path) and refuses keys written twice, alias
-    cycles and alias expansions past :data:`MAX_VALUES`."""
+    cycles and alias expansions past :data:`MAX_VALUES`. Values written out count for nothing:
+    a file's size bounds them."""
 
     def __init__(self, lines: dict[tuple, int], source: str) -> None:
         self.lines, self.source = lines, source
-        self.values = 0
+        self.repeats = 0  # values reached again through an alias
+        self.seen: set[int] = set()  # ids of the nodes walked once: an alias leads back to one
         self.open: set[int] = set()  # ids of the nodes being walked: an alias back to one is a cycle
 
     def walk(self, node: yaml.Node, path: tuple) -> None:
         line = node.start_mark.line + 1
-        self.values += 1
-        if self.values > MAX_VALUES:
-            raise YamlError(f"{self.source}:{line}: more than {MAX_VALUES} values once its aliases (*name) are "
-                            "expanded; write the values out, or fewer repeats")
+        if id(node) in self.seen:
+            self.repeats += 1
+            if self.repeats > MAX_VALUES:
+                raise YamlError(f"{self.source}:{line}: more than {MAX_VALUES} values once its aliases (*name) are "
+                                "expanded; write the values out, or fewer repeats")
+        else:
+            self.seen.add(id(node))
         if id(node) in self.open:
             raise YamlError(f"{self.source}:{line}: {json_path(path)} is an alias (*name) of a value that "
                             "contains it; a value cannot hold itself")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from simulator import yamlfile
 from simulator.config import ConfigError, load_config
 
 
@@ -118,6 +119,17 @@ def test_every_mistake_names_its_key(tmp_path: Path, text: str, expected: str) -
     with pytest.raises(ConfigError) as caught:
         load_config(write(tmp_path, text))
     assert expected in str(caught.value)
+
+
+def test_values_written_out_count_for_nothing_against_the_alias_limit() -> None:
+    """Before, every value counted: a catalog of 20,000 SKUs, each with a few fields, was refused
+    as "more than 100000 values once its aliases (*name) are expanded", in a file without one."""
+    written = yamlfile.MAX_VALUES + 1
+    located = yamlfile.load("numbers: [" + "1, " * written + "]\n")
+    assert len(located.data["numbers"]) == written
+    repeated = "one: &one [" + "1, " * 1000 + "]\nmany: [" + "*one, " * (yamlfile.MAX_VALUES // 1000 + 1) + "]\n"
+    with pytest.raises(yamlfile.YamlError, match="more than 100000 values once its aliases"):
+        yamlfile.load(repeated)
 
 
 def test_all_mistakes_are_reported_at_once(tmp_path: Path) -> None:
