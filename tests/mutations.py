@@ -6,8 +6,19 @@ import copy
 import random
 from typing import Any, Iterator
 
+
+
+def nested(levels: int) -> list:
+    """``[[[...]]]``, ``levels`` arrays deep."""
+    value: list = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+# Besides the odd scalars: arrays nested 40 levels deep (read), and 70 (refused: past 64 with the body).
 ODD_VALUES: list[Any] = [None, True, False, 0, 1, -1, 1.0, 1.5, 10**30, "", "1", "x" * 300, "a/b", [], [1], {},
-                         {"a": 1}, "12.5", "0", "invoice 1", -0.0, float(2**53)]
+                         {"a": 1}, "12.5", "0", "invoice 1", -0.0, float(2**53), nested(40), nested(70)]
 
 
 def mutations(body: Any, rng: random.Random, count: int) -> Iterator[Any]:

