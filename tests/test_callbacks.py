@@ -493,6 +493,36 @@ async def test_the_journal_is_sent_a_page_at_a_time_and_is_whole(sim: Sim, monke
     assert pages == sorted(set(pages))  # other work had a turn between two pages
 
 
+async def test_the_journal_is_read_on_from_the_last_id_seen(sim: Sim, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Oldest first and at most 10,000 at once: without ``after`` a reader could never get past
+    the first 10,000 entries its filter matches."""
+    monkeypatch.setattr("simulator.http.control.JOURNAL_PAGE", 3)
+    for n in range(10):
+        sim.store.journal_add("moisim", "2026-11-24T00:00:00Z", "in" if n % 2 == 0 else "out", "x", None, {"n": n})
+    reads: list[list[int]] = []
+    after = 0
+    for _ in range(4):
+        _, body = await sim.call("GET", f"/_sim/journal?kind=x&direction=in&limit=2&after={after}", role="admin",
+                                 expect=200)
+        reads.append([e["n"] for e in body["entries"]])
+        after = body["entries"][-1]["id"] if body["entries"] else after
+    assert reads == [[0, 2], [4, 6], [8], []]
+
+
+@pytest.mark.parametrize(("path", "says"), [
+    ("/_sim/journal?orderid=MKP-x-01", "Invalid query parameter orderid: GET /_sim/journal reads orderId, direction, "
+                                       "kind, since, after, limit"),
+    ("/_sim/journal?after=-1", "Invalid query parameter after='-1': it must be between 0 and 9223372036854775807"),
+    ("/_sim/journal?after=x", "Invalid query parameter after='x': an integer is expected"),
+    ("/_sim/journal?limit=0", "Invalid query parameter limit='0': it must be between 1 and 10000"),
+    ("/_sim/stock?sku=8", "Invalid query parameter sku: GET /_sim/stock reads no parameters"),
+])
+async def test_a_control_query_the_route_does_not_read_is_refused_by_name(sim: Sim, path: str, says: str) -> None:
+    """A misspelt filter was ignored: ``orderid=`` answered with every order's entries."""
+    status, body = await sim.call("GET", path, role="admin")
+    assert (status, body["error"]["code"], body["error"]["message"]) == (400, "SIM008", says)
+
+
 @pytest.mark.parametrize("what,said", [
     ("the store fails", ("ERROR", "could not read the journal after 2 entries; reply cut short")),
     ("the client hangs up", ("INFO", "the journal's reader hung up after 2 entries")),  # not an error of ours

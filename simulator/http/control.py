@@ -10,7 +10,7 @@ from aiohttp import web
 from simulator import jsontext
 from simulator.clock import LATEST, VirtualClock, iso, parse_iso
 from simulator.domain.errors import BadRequest, Conflict, NotFound
-from simulator.http import keys
+from simulator.http import keys, query
 from simulator.http.bodies import read_json
 from simulator.http.middleware import ACCOUNT, allow
 from simulator.http.render import json_response
@@ -21,6 +21,7 @@ log = logging.getLogger("moisim.http")
 # carries its request and its 8.5 KB reply, so 10,000 at once held the loop 4 s and left the
 # server at 440 MiB (bench/NOTES.md, stop 27).
 JOURNAL_PAGE = 100
+JOURNAL_PARAMETERS = ("orderId", "direction", "kind", "since", "after", "limit")
 
 
 async def health(request: web.Request) -> web.Response:
@@ -66,6 +67,7 @@ async def advance_clock(request: web.Request) -> web.Response:
 async def journal(request: web.Request) -> web.StreamResponse:
     app = request.app
     q = request.query
+    query.only(q, JOURNAL_PARAMETERS, "GET /_sim/journal")
     direction = q.get("direction")
     if direction not in (None, "in", "out"):
         raise BadRequest("SIM008", f"Invalid query parameter direction={direction!r}: use in or out")
@@ -76,19 +78,15 @@ async def journal(request: web.Request) -> web.StreamResponse:
         except ValueError:
             raise BadRequest("SIM008", f"Invalid query parameter since={since!r}: an ISO 8601 time between the "
                                        "years 1 and 9999 in UTC is expected") from None
-    try:
-        limit = int(q.get("limit", "1000"))
-        if not 1 <= limit <= 10000:
-            raise ValueError
-    except ValueError:
-        raise BadRequest("SIM008", "Invalid query parameter limit: an integer from 1 to 10000 is expected") from None
+    limit = query.int_param(q, "limit", 1000, 1, 10000)
+    start = query.int_param(q, "after", 0, 0, 2**63 - 1)
     store, account = app[keys.STORE], request[ACCOUNT]
 
     def page(after: int, room: int) -> list[JournalEntry]:
         return store.journal(account, order_id=q.get("orderId"), direction=direction, kind=q.get("kind"),
                              since=since, after=after, limit=min(JOURNAL_PAGE, room))
 
-    entries = page(0, limit)  # read before the reply starts, so a failure here still gets VTEX's error
+    entries = page(start, limit)  # read before the reply starts, so a failure here still gets VTEX's error
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     await response.prepare(request)
     sent = 0
@@ -140,6 +138,7 @@ async def drain_outbox(request: web.Request) -> web.Response:
 
 @allow("admin")
 async def stock(request: web.Request) -> web.Response:
+    query.only(request.query, (), "GET /_sim/stock")
     return json_response({"stock": request.app[keys.STORE].stock(request[ACCOUNT])})
 
 

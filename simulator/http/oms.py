@@ -8,10 +8,11 @@ import math
 from aiohttp import web
 
 from simulator.domain import render
-from simulator.domain.errors import BadRequest, NotFound
+from simulator.domain.errors import NotFound
 from simulator.http import keys, listing
 from simulator.http.bodies import read_json
 from simulator.http.middleware import ACCOUNT, ROLE, allow
+from simulator.http.query import int_param
 from simulator.http.render import json_response
 
 READERS = ("marketplace", "seller")
@@ -35,25 +36,12 @@ async def get_order_group(request: web.Request) -> web.Response:
     return json_response([render.order_json(o, app[keys.CONFIG]) for o in orders])
 
 
-def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest("SIM008", f"Invalid query parameter {name}={raw!r}: an integer is expected") from None
-    if not low <= value <= high:
-        raise BadRequest("SIM008", f"Invalid query parameter {name}={raw!r}: it must be between {low} and {high}")
-    return value
-
-
 @allow(*READERS)
 async def list_orders(request: web.Request) -> web.Response:
     app = request.app
     query = request.query
-    page = _int_param(request, "page", 1, 1, 30)
-    per_page = _int_param(request, "per_page", 15, 1, 100)
+    page = int_param(query, "page", 1, 1, 30)
+    per_page = int_param(query, "per_page", 15, 1, 100)
     where = listing.order_filter(query, app[keys.CONFIG])
     field, descending = listing.order_by(query)
     found = await app[keys.STORE].list_orders_off_loop(request[ACCOUNT], where, descending=descending,
