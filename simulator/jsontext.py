@@ -55,20 +55,37 @@ class TooDeep(ValueError):
 def loads_foreign(text: str | bytes) -> Any:
     """Parse JSON that came from outside moisim (a request body, a marketplace's reply): as
     :func:`loads`, and raises :class:`TooDeep` where it nests more than :data:`MAX_DEPTH` levels.
-    Only a text with that many brackets is walked: a placement has about a dozen."""
+    Only a text with that many brackets is walked: a placement has about a dozen, one of 100 items
+    about 200 (its walk takes 60 us)."""
     value = orjson.loads(text)
     brackets = text.count(b"[") + text.count(b"{") if isinstance(text, bytes) else text.count("[") + text.count("{")
-    if brackets > MAX_DEPTH:
-        path = deeper_than(value, MAX_DEPTH)
-        if path is not None:
-            raise TooDeep(path)
+    if brackets > MAX_DEPTH and _deeper_than(value, MAX_DEPTH):
+        raise TooDeep(_path_deeper_than(value, MAX_DEPTH))
     return value
 
 
-def deeper_than(value: Any, limit: int) -> tuple | None:
-    """The path to the first array or object nested more than ``limit`` levels deep in ``value``
-    (the outermost is level 1), or None."""
-    pending: list[tuple[Any, tuple]] = [(value, ())] if isinstance(value, (dict, list)) else []
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` levels deep (the outermost is level 1):
+    a level at a time, keeping no paths."""
+    level = [value] if type(value) in (dict, list) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        inner = []
+        for node in level:
+            for child in node.values() if type(node) is dict else node:
+                if type(child) is dict or type(child) is list:
+                    inner.append(child)
+        level = inner
+    return False
+
+
+def _path_deeper_than(value: Any, limit: int) -> tuple:
+    """The path to the first array or object nested more than ``limit`` levels deep in ``value``,
+    which :func:`_deeper_than` found to have one."""
+    pending: list[tuple[Any, tuple]] = [(value, ())]
     while pending:
         node, path = pending.pop()
         if len(path) >= limit:
@@ -76,4 +93,4 @@ def deeper_than(value: Any, limit: int) -> tuple | None:
         pairs = node.items() if isinstance(node, dict) else enumerate(node)
         children = [(child, path + (key,)) for key, child in pairs if isinstance(child, (dict, list))]
         pending.extend(reversed(children))  # the first in the text is walked first
-    return None
+    raise AssertionError("no value is nested that deep")
