@@ -300,6 +300,19 @@ async def test_a_reply_that_is_not_json(sim: Sim, marketplace: MarketplaceStub) 
     assert "not JSON" in delivery.outcome["schemaErrors"][0]["message"]
 
 
+async def test_a_reply_that_starts_with_a_byte_order_mark_is_read(sim: Sim, marketplace: MarketplaceStub) -> None:
+    """A request body may start with one (.NET reads it so); a reply that did was recorded as not
+    JSON, a false conformance failure."""
+    await sim.handling(endpoint=endpoint(marketplace))
+    marketplace.script("invoice", Reply(200, body='\ufeff{"date":"2026-11-23T10:00:00Z","orderId":"g","receipt":"r"}'))
+    await invoice(sim, seeds.invoice_body())
+    await marketplace.wait_for(1)
+    await sim.dispatcher.drain()
+    [delivery] = sim.store.deliveries("moisim", ORDER)
+    assert (delivery.state, delivery.outcome["replyConforms"], delivery.outcome["schemaErrors"]) == ("delivered", True, [])
+    assert delivery.outcome["reply"].startswith("\ufeff")  # recorded as it came
+
+
 @pytest.mark.parametrize("levels", [65, 1000])
 async def test_a_reply_nested_deeper_than_64_levels_is_recorded_as_not_conforming(
         sim: Sim, marketplace: MarketplaceStub, levels: int) -> None:

@@ -302,7 +302,8 @@ class Dispatcher:
                 findings = [Finding((), f"reply is longer than {MAX_REPLY_BYTES} bytes, more than moisim reads", "size")]
             elif delivery.reply_schema is not None:
                 try:
-                    reply = jsontext.loads_foreign(result.reply_text or "")
+                    # a byte order mark is read past, as in a request body (.NET reads it so)
+                    reply = jsontext.loads_foreign((result.reply_text or "").removeprefix("\ufeff"))
                 except jsontext.TooDeep as exc:
                     findings = [Finding(exc.path, str(exc), "json")]
                 except jsontext.JSONDecodeError as exc:
