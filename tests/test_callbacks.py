@@ -18,6 +18,7 @@ import pytest
 from simulator.clock import iso
 from simulator.outbox.dispatcher import MAX_REPLY_BYTES, read_reply
 from simulator.scheduler import VIRTUAL_NOW
+from simulator.store.base import Delivery
 from simulator.stub import MarketplaceStub, Reply
 from tests import seeds
 from tests.conftest import LoopTurns, Sim, sim_config
@@ -275,14 +276,20 @@ async def test_other_orders_are_not_held_up(sim: Sim, marketplace: MarketplaceSt
     assert [c.path.split("/")[-2] for c in marketplace.calls] == ["g-1", "g-2"]
 
 
-async def test_a_malformed_2xx_reply_is_acceptance_recorded_as_a_conformance_failure(
-        sim: Sim, marketplace: MarketplaceStub) -> None:
+async def invoice_answered_with(sim: Sim, marketplace: MarketplaceStub, body: Any) -> Delivery:
+    """The invoice callback's delivery, once the marketplace has answered it 200 with ``body``."""
     await sim.handling(endpoint=endpoint(marketplace))
-    marketplace.script("invoice", Reply(200, body={"orderId": 5}))
+    marketplace.script("invoice", Reply(200, body=body))
     await invoice(sim, seeds.invoice_body())
     await marketplace.wait_for(1)
     await sim.dispatcher.drain()
     [delivery] = sim.store.deliveries("moisim", ORDER)
+    return delivery
+
+
+async def test_a_malformed_2xx_reply_is_acceptance_recorded_as_a_conformance_failure(
+        sim: Sim, marketplace: MarketplaceStub) -> None:
+    delivery = await invoice_answered_with(sim, marketplace, {"orderId": 5})
     assert delivery.state == "delivered"
     assert delivery.outcome["replyConforms"] is False
     paths = {e["path"] for e in delivery.outcome["schemaErrors"]}
@@ -290,12 +297,7 @@ async def test_a_malformed_2xx_reply_is_acceptance_recorded_as_a_conformance_fai
 
 
 async def test_a_reply_that_is_not_json(sim: Sim, marketplace: MarketplaceStub) -> None:
-    await sim.handling(endpoint=endpoint(marketplace))
-    marketplace.script("invoice", Reply(200, body="<html>ok</html>"))
-    await invoice(sim, seeds.invoice_body())
-    await marketplace.wait_for(1)
-    await sim.dispatcher.drain()
-    [delivery] = sim.store.deliveries("moisim", ORDER)
+    delivery = await invoice_answered_with(sim, marketplace, "<html>ok</html>")
     assert delivery.state == "delivered" and delivery.outcome["replyConforms"] is False
     assert "not JSON" in delivery.outcome["schemaErrors"][0]["message"]
 
@@ -303,12 +305,8 @@ async def test_a_reply_that_is_not_json(sim: Sim, marketplace: MarketplaceStub) 
 async def test_a_reply_that_starts_with_a_byte_order_mark_is_read(sim: Sim, marketplace: MarketplaceStub) -> None:
     """A request body may start with one (.NET reads it so); a reply that did was recorded as not
     JSON, a false conformance failure."""
-    await sim.handling(endpoint=endpoint(marketplace))
-    marketplace.script("invoice", Reply(200, body='\ufeff{"date":"2026-11-23T10:00:00Z","orderId":"g","receipt":"r"}'))
-    await invoice(sim, seeds.invoice_body())
-    await marketplace.wait_for(1)
-    await sim.dispatcher.drain()
-    [delivery] = sim.store.deliveries("moisim", ORDER)
+    delivery = await invoice_answered_with(sim, marketplace,
+                                           '\ufeff{"date":"2026-11-23T10:00:00Z","orderId":"g","receipt":"r"}')
     assert (delivery.state, delivery.outcome["replyConforms"], delivery.outcome["schemaErrors"]) == ("delivered", True, [])
     assert delivery.outcome["reply"].startswith("\ufeff")  # recorded as it came
 
@@ -317,13 +315,9 @@ async def test_a_reply_that_starts_with_a_byte_order_mark_is_read(sim: Sim, mark
 async def test_a_reply_nested_deeper_than_64_levels_is_recorded_as_not_conforming(
         sim: Sim, marketplace: MarketplaceStub, levels: int) -> None:
     """At 1,000 levels jsonschema's message ran out of stack and the delivery was never judged."""
-    await sim.handling(endpoint=endpoint(marketplace))
-    marketplace.script("invoice", Reply(200, body='{"date":"2026-11-23T10:00:00Z","orderId":' + "[" * (levels - 1)
-                                                   + "]" * (levels - 1) + ',"receipt":"r"}'))
-    await invoice(sim, seeds.invoice_body())
-    await marketplace.wait_for(1)
-    await sim.dispatcher.drain()
-    [delivery] = sim.store.deliveries("moisim", ORDER)
+    nested = "[" * (levels - 1) + "]" * (levels - 1)
+    delivery = await invoice_answered_with(sim, marketplace,
+                                           '{"date":"2026-11-23T10:00:00Z","orderId":' + nested + ',"receipt":"r"}')
     assert delivery.state == "delivered" and delivery.outcome["replyConforms"] is False
     [error] = delivery.outcome["schemaErrors"]
     assert error["path"] == "orderId" + "[0]" * 63
