@@ -7,6 +7,7 @@ from aiohttp import web
 from simulator.http import keys
 from simulator.http.bodies import read_json
 from simulator.http.middleware import ACCOUNT, allow
+from simulator.http.query import once
 from simulator.http.render import json_response
 
 
@@ -15,6 +16,7 @@ async def place_order(request: web.Request) -> web.Response:
     app = request.app
     body = await read_json(request, app[keys.SCHEMAS], "place-order.request")
     query = request.query
+    once(query)
     affiliate = query.get("affiliateId") or query.get("affiliateid")
     placed = app[keys.SERVICE].place(request[ACCOUNT], affiliate, query.get("sc"), body)
     notes = request[keys.NOTES]

@@ -12,7 +12,7 @@ from simulator.domain.errors import NotFound
 from simulator.http import keys, listing
 from simulator.http.bodies import read_json
 from simulator.http.middleware import ACCOUNT, ROLE, allow
-from simulator.http.query import int_param
+from simulator.http.query import int_param, once
 from simulator.http.render import json_response
 
 READERS = ("marketplace", "seller")
@@ -40,6 +40,7 @@ async def get_order_group(request: web.Request) -> web.Response:
 async def list_orders(request: web.Request) -> web.Response:
     app = request.app
     query = request.query
+    once(query)
     page = int_param(query, "page", 1, 1, 30)
     per_page = int_param(query, "per_page", 15, 1, 100)
     where = listing.order_filter(query, app[keys.CONFIG])

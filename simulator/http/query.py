@@ -1,5 +1,5 @@
-"""Query-string values that every route reads alike: integers in a range, and names a route does
-not read, refused rather than ignored."""
+"""Query-string values that every route reads alike: integers in a range; and a parameter given
+twice, or one a route does not read, refused rather than half read or ignored."""
 
 from __future__ import annotations
 
@@ -22,9 +22,22 @@ def int_param(query: Mapping[str, str], name: str, default: int, low: int, high:
     return value
 
 
+def once(query: Mapping[str, str]) -> None:
+    """Refuse a parameter given more than once: only its first value would be read, so
+    ``f_status=invoiced&f_status=canceled`` would list the invoiced orders alone."""
+    if len(query) < 2:
+        return
+    names = [name for name, _ in query.items()]  # a multidict's keys() and iteration give each name once
+    if len(set(names)) != len(names):
+        name = next(n for n in names if names.count(n) > 1)
+        raise BadRequest("SIM008", f"Invalid query parameter {name}: it is given {names.count(name)} times; give it "
+                                   "once (a filter's several values go in one, separated by commas)")
+
+
 def only(query: Mapping[str, str], names: Iterable[str], route: str) -> None:
-    """Refuse a parameter ``route`` does not read: a misspelt filter (``orderid``) would otherwise
-    answer as if there were none."""
+    """Refuse a parameter ``route`` does not read, or one given twice (:func:`once`): a misspelt
+    filter (``orderid``) would otherwise answer as if there were none."""
+    once(query)
     known = tuple(names)
     for name in query:
         if name not in known:
