@@ -105,8 +105,9 @@ MAX_VALUES = 100_000
 
 class _Walk:
     """Records the line of every value (by its path) and refuses keys written twice, alias
-    cycles and alias expansions past :data:`MAX_VALUES`. Values written out count for nothing:
-    a file's size bounds them."""
+    cycles, alias expansions past :data:`MAX_VALUES` and nesting past :data:`MAX_DEPTH` through
+    aliases. Values written out count for nothing against :data:`MAX_VALUES`: a file's size bounds
+    them."""
 
     def __init__(self, lines: dict[tuple, int], source: str) -> None:
         self.lines, self.source = lines, source
@@ -129,6 +130,9 @@ class _Walk:
         self.lines[path] = line
         if not isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
             return
+        if len(path) >= MAX_DEPTH:  # written within the limit, an alias in a value can go past it
+            raise YamlError(f"{self.source}:{line}: {json_path(path[:4])}... is nested more than {MAX_DEPTH} levels "
+                            f"deep once its aliases (*name) are expanded; moisim reads at most {MAX_DEPTH}")
         self.open.add(id(node))
         if isinstance(node, yaml.MappingNode):
             self._mapping(node, path)

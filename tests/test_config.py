@@ -79,6 +79,10 @@ ALIAS_BOMB = "a: &a [1,1,1,1,1,1,1,1,1]\n" + "".join(
     f"{name}: &{name} [{', '.join([f'*{inner}'] * 9)}]\n" for inner, name in zip("abcdef", "bcdefg", strict=True))
 
 
+ALIAS_CHAIN = "x0: &a0 " + "[" * 40 + "]" * 40 + "\n" + "".join(
+    f"x{n}: &a{n} " + "[" * 40 + f"*a{n - 1}" + "]" * 40 + "\n" for n in range(1, 30))
+
+
 @pytest.mark.parametrize("text,expected", [
     ("timings:\n  window-to-cancel: soon\n", ":2: timings.window-to-cancel"),
     ("server:\n  port: 70000\n", ":2: server.port"),
@@ -102,6 +106,8 @@ ALIAS_BOMB = "a: &a [1,1,1,1,1,1,1,1,1]\n" + "".join(
     ("timings: " + "[" * 2000 + "]" * 2000 + "\n", ":1:73: lists and mappings nested more than 64 levels deep; "
      "moisim reads at most 64"),
     ("timings:\n" + "".join("  " * depth + "a:\n" for depth in range(1, 70)), ":65:129: lists and mappings nested"),
+    # each written 41 deep, each holding an alias of the one before: 1,201 once expanded (a RecursionError before)
+    (ALIAS_CHAIN, ":1: x1[0][0][0]... is nested more than 64 levels deep once its aliases (*name) are expanded"),
     ("callbacks:\n  ca-file: /no/such.pem\n", ":2: callbacks.ca-file: '/no/such.pem' cannot be read: No such file"),
     ("callbacks:\n  ca-file: " + __file__ + "\n", ":2: callbacks.ca-file: '" + __file__ + "' is not a PEM file of certificates"),
     ("callbacks:\n  verify-tls: maybe\n", ":2: callbacks.verify-tls: \"maybe\" is not of type 'boolean'"),
