@@ -123,6 +123,7 @@ class Binding:
     sku: str | None = None
     order_group_prefix: str | None = None
     start_on: str = "ready-for-handling"
+    where: str = field(default="", compare=False)  # "file:line: " of the binding, for a problem found later
 
     def matches(self, affiliate: str, skus: list[str], marketplace_order_group: str) -> bool:
         """Every criterion given must hold."""
@@ -240,13 +241,15 @@ def build_config(d: dict[str, Any], source: str, located: yamlfile.Located | Non
     def builtin(key: str) -> bool:
         return written is not None and key not in written
 
-    def problem(path: tuple, text: str) -> None:
+    def where(path: tuple) -> str:
         line = located.line(path) if located and not builtin(path[0]) else None
-        where = f"{source}:{line}: " if line else f"{source}: "
+        return f"{source}:{line}: " if line else f"{source}: "
+
+    def problem(path: tuple, text: str) -> None:
         if builtin(path[0]):
             text += (f" ({path[0]} here is the built-in default, which your file's settings must agree with: "
                      f"a list in your file replaces the built-in one whole; give {path[0]} too)")
-        problems.append(f"{where}{yamlfile.json_path(path)}: {text}")
+        problems.append(f"{where(path)}{yamlfile.json_path(path)}: {text}")
 
     def duration(path: tuple, value: Any) -> float:
         try:
@@ -354,14 +357,22 @@ def build_config(d: dict[str, Any], source: str, located: yamlfile.Located | Non
 
     bindings = tuple(
         Binding(b["scenario"], b.get("affiliate"), None if b.get("sku") is None else str(b["sku"]),
-                b.get("order-group-prefix"), b.get("start-on", Binding.start_on))
-        for b in d["scenarios"]["bindings"]
+                b.get("order-group-prefix"), b.get("start-on", Binding.start_on),
+                where(("scenarios", "bindings", i, "scenario")))
+        for i, b in enumerate(d["scenarios"]["bindings"])
     )
     for i, b in enumerate(bindings):
         if not (b.affiliate or b.sku or b.order_group_prefix):
             problem(("scenarios", "bindings", i), "a binding needs affiliate, sku or order-group-prefix")
         if b.start_on not in all_statuses():
             problem(("scenarios", "bindings", i, "start-on"), f"{b.start_on!r} is not a status; use one of {all_statuses()}")
+        # a typo here would leave the binding matching no order, without a word
+        if b.affiliate is not None and b.affiliate not in affiliates:
+            problem(("scenarios", "bindings", i, "affiliate"), f"{b.affiliate!r} is not an affiliate "
+                                                               f"({', '.join(affiliates)}); no order would match")
+        if b.sku is not None and b.sku not in catalog and d["placement"]["unknown-skus"] != "accept":
+            problem(("scenarios", "bindings", i, "sku"), f"SKU {b.sku!r} is not in the catalog, and placement."
+                                                         "unknown-skus refuses such SKUs; no order would match")
 
     _check_server_tls(d["server"], problem)
     if problems:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from simulator.cli import main
-from simulator.config import ConfigError
+from simulator.config import ConfigError, load_config
 from simulator.http import keys
 from simulator.scenarios.conformance import run, select, start_in_process
 from simulator.scenarios.events import Event, ScenarioFinished, StepFinished
@@ -327,4 +327,24 @@ def test_the_readme_example_scenario_runs_as_written(tmp_path: Path, capsys: pyt
 def test_validate_checks_the_scenarios_a_configuration_binds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = write(tmp_path, "scenarios:\n  bindings:\n    - {scenario: nope, sku: '8'}\n", "moisim.yaml")
     assert main(["validate", str(config)]) == 1
-    assert "scenarios.bindings[0].scenario: no scenario named 'nope'" in capsys.readouterr().err
+    assert f"{config}:3: scenarios.bindings[0].scenario: no scenario named 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("binding", "says"), [
+    ("{scenario: seller-cancellation, sku: '77777'}", ":3: scenarios.bindings[0].sku: SKU '77777' is not in the "
+                                                     "catalog, and placement.unknown-skus refuses such SKUs"),
+    ("{scenario: seller-cancellation, affiliate: ZZZ}", ":3: scenarios.bindings[0].affiliate: 'ZZZ' is not an "
+                                                        "affiliate (MKP); no order would match"),
+])
+def test_a_binding_no_order_could_match_is_refused(tmp_path: Path, binding: str, says: str) -> None:
+    """Both started without a word before, and the binding never played."""
+    path = write(tmp_path, f"scenarios:\n  bindings:\n    - {binding}\n", "moisim.yaml")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert f"{path}{says}" in str(caught.value)
+
+
+def test_a_binding_may_name_an_unlisted_sku_where_placement_accepts_them(tmp_path: Path) -> None:
+    path = write(tmp_path, "placement:\n  unknown-skus: accept\nscenarios:\n  bindings:\n"
+                           "    - {scenario: seller-cancellation, sku: '77777'}\n", "moisim.yaml")
+    assert load_config(path).bindings[0].sku == "77777"

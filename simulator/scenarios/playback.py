@@ -47,10 +47,11 @@ def scenarios_for(config: Config, registry: SchemaRegistry) -> dict[str, Scenari
     for i, binding in enumerate(config.bindings):
         scenario = found.get(binding.scenario)
         if scenario is None:
-            problems.append(f"scenarios.bindings[{i}].scenario: no scenario named {binding.scenario!r}; "
-                            f"known: {sorted(found)}")
+            problems.append(f"{binding.where}scenarios.bindings[{i}].scenario: no scenario named "
+                            f"{binding.scenario!r}; known: {sorted(found)}")
         elif not any(step.by_seller for step in scenario.steps):
-            problems.append(f"scenarios.bindings[{i}].scenario: {binding.scenario!r} has no seller action to play")
+            problems.append(f"{binding.where}scenarios.bindings[{i}].scenario: {binding.scenario!r} has no seller "
+                            "action to play")
     if problems:
         raise ConfigError(problems)
     return found
