@@ -7,6 +7,7 @@ once, before anything starts. ``Config`` is the typed, checked result the rest o
 from __future__ import annotations
 
 import copy
+import os
 import ssl
 import string
 from dataclasses import dataclass, field
@@ -374,6 +375,10 @@ def build_config(d: dict[str, Any], source: str, located: yamlfile.Located | Non
             problem(("scenarios", "bindings", i, "sku"), f"SKU {b.sku!r} is not in the catalog, and placement."
                                                          "unknown-skus refuses such SKUs; no order would match")
 
+    directory = d["scenarios"]["directory"]
+    if directory is not None and not os.path.isdir(directory):  # read only for bindings, but a mistake all the same
+        problem(("scenarios", "directory"), f"{directory!r} is not a folder (a relative path is read from the folder "
+                                            f"moisim starts in, {os.getcwd()})")
     _check_server_tls(d["server"], problem)
     if problems:
         raise ConfigError(problems)

@@ -110,6 +110,8 @@ ALIAS_CHAIN = "x0: &a0 " + "[" * 40 + "]" * 40 + "\n" + "".join(
     (ALIAS_CHAIN, ":1: x1[0][0][0]... is nested more than 64 levels deep once its aliases (*name) are expanded"),
     ("callbacks:\n  ca-file: /no/such.pem\n", ":2: callbacks.ca-file: '/no/such.pem' cannot be read: No such file"),
     ("callbacks:\n  ca-file: " + __file__ + "\n", ":2: callbacks.ca-file: '" + __file__ + "' is not a PEM file of certificates"),
+    # read only when a binding names a scenario: without one, moisim started without a word
+    ("scenarios:\n  directory: /no/such/folder\n", ":2: scenarios.directory: '/no/such/folder' is not a folder"),
     ("callbacks:\n  verify-tls: maybe\n", ":2: callbacks.verify-tls: \"maybe\" is not of type 'boolean'"),
     ("server:\n  tls-cert: c.pem\n", ":2: server.tls-cert: is given without tls-key: give tls-cert and tls-key together"),
     ("server:\n  tls-cert: /no/c.pem\n  tls-key: /no/k.pem\n", ":2: server.tls-cert: '/no/c.pem' or tls-key '/no/k.pem' "
