@@ -453,6 +453,20 @@ async def test_missing_or_wrong_keys_are_401(sim: Sim) -> None:
         assert "wrong" not in await resp.text()
 
 
+@pytest.mark.parametrize("token", [b"\xff\xfe", b"moisim-marketplace-secre\xc3"])
+async def test_a_token_that_is_not_utf8_is_401(sim: Sim, token: bytes) -> None:
+    """aiohttp reads such a header with surrogateescape; comparing it with the key's token was a 500."""
+    server = sim.client.server
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    writer.write(b"GET /api/oms/pvt/orders HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                 b"X-VTEX-API-AppKey: moisim-marketplace\r\nX-VTEX-API-AppToken: " + token + b"\r\n\r\n")
+    reply = await reader.read()
+    writer.close()
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 401 ")
+    assert json.loads(body)["error"]["code"] == "1"
+
+
 async def test_seller_keys_may_not_place_orders(sim: Sim) -> None:
     status, body = await sim.call("PUT", PLACE, role="seller", json=seeds.place_body())
     assert (status, body["error"]["code"]) == (403, "SIM006")

@@ -158,4 +158,5 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
 
 
 def _same(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())
+    # aiohttp decodes a header that is not UTF-8 with surrogateescape: encode it back the same way
+    return hmac.compare_digest(a.encode("utf-8", "surrogateescape"), b.encode("utf-8", "surrogateescape"))
