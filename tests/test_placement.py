@@ -67,6 +67,11 @@ async def test_items_split_across_franchise_stores_when_no_store_has_everything(
     assert [i["id"] for i in (await sim.order("FRB-MKP-externalMarketplace10-01"))["items"]] == ["36"]
 
 
+async def test_a_query_parameter_given_twice_with_the_same_value_is_read(sim: Sim) -> None:
+    status, body = await sim.call("PUT", PLACE + "&sc=1", json=seeds.place_body())
+    assert status == 200, body
+
+
 async def test_lower_case_affiliateid_is_accepted(sim: Sim) -> None:
     status, body = await sim.call("PUT", "/api/checkout/pvt/orders?affiliateid=MKP&sc=1", json=seeds.place_body())
     assert status == 200, body
@@ -300,7 +305,7 @@ async def test_scarce_sku_runs_out_and_nothing_is_reserved(sim: Sim) -> None:
     ("sc=1&affiliateId=XYZ", "CHK0120", "affiliateId 'XYZ' is not an affiliate of this seller (affiliates: MKP)"),
     ("affiliateId=MKP", "CHK0161", "the query string has no sc; affiliate MKP sells on sales channel 1"),
     ("sc=2&affiliateId=MKP", "CHK0161", "sc '2'; affiliate MKP sells on sales channel 1"),
-    ("sc=1&sc=2&affiliateId=MKP", "SIM008", "Invalid query parameter sc: it is given 2 times; give it once"),  # placed on 1
+    ("sc=1&sc=2&affiliateId=MKP", "SIM008", "Invalid query parameter sc: it is given 2 times, as '1', '2'; give it once"),  # placed on 1
 ])
 async def test_affiliate_and_sales_channel_are_checked(sim: Sim, query: str, code: str, says: str) -> None:
     status, body = await sim.call("PUT", f"/api/checkout/pvt/orders?{query}", json=seeds.place_body())

@@ -253,9 +253,9 @@ async def test_list_filters_by_sales_channel_affiliate_and_what_chain_orders_nev
     ("searchField=sku_Ids&sku_Ids=25", "Unsupported query parameter searchField"),
     ("f_shippingEstimate=7.days", "Unsupported query parameter f_shippingEstimate"),
     # Only the first was read: the list answered with the invoiced orders alone.
-    ("f_status=invoiced&f_status=canceled", "f_status: it is given 2 times; give it once (a filter's several values "
-                                            "go in one, separated by commas)"),
-    ("page=1&per_page=5&page=2", "page: it is given 2 times"),
+    ("f_status=invoiced&f_status=canceled", "f_status: it is given 2 times, as 'invoiced', 'canceled'; give it once "
+                                            "(a filter's several values go in one, separated by commas)"),
+    ("page=1&per_page=5&page=2", "page: it is given 2 times, as '1', '2'"),
 ])
 async def test_bad_list_parameters_are_named(sim: Sim, query: str, name: str) -> None:
     status, body = await sim.call("GET", f"/api/oms/pvt/orders?{query}")

@@ -1,5 +1,6 @@
 """Query-string values that every route reads alike: integers in a range; and a parameter given
-twice, or one a route does not read, refused rather than half read or ignored."""
+twice with different values, or one a route does not read, refused rather than half read or
+ignored."""
 
 from __future__ import annotations
 
@@ -23,15 +24,19 @@ def int_param(query: Mapping[str, str], name: str, default: int, low: int, high:
 
 
 def once(query: Mapping[str, str]) -> None:
-    """Refuse a parameter given more than once: only its first value would be read, so
-    ``f_status=invoiced&f_status=canceled`` would list the invoiced orders alone."""
+    """Refuse a parameter given twice with different values: only the first would be read, so
+    ``f_status=invoiced&f_status=canceled`` would list the invoiced orders alone. The same value
+    twice is no question, and is read."""
     if len(query) < 2:
         return
-    names = [name for name, _ in query.items()]  # a multidict's keys() and iteration give each name once
-    if len(set(names)) != len(names):
-        name = next(n for n in names if names.count(n) > 1)
-        raise BadRequest("SIM008", f"Invalid query parameter {name}: it is given {names.count(name)} times; give it "
-                                   "once (a filter's several values go in one, separated by commas)")
+    values: dict[str, list[str]] = {}
+    for name, value in query.items():  # a multidict's keys() and iteration give each name once
+        values.setdefault(name, []).append(value)
+    for name, given in values.items():
+        if len(set(given)) > 1:
+            raise BadRequest("SIM008", f"Invalid query parameter {name}: it is given {len(given)} times, as "
+                                       f"{', '.join(map(repr, given))}; give it once (a filter's several values go "
+                                       "in one, separated by commas)")
 
 
 def only(query: Mapping[str, str], names: Iterable[str], route: str) -> None:
