@@ -44,10 +44,12 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 # How deep lists and mappings may nest: a configuration or scenario file needs a handful of levels.
-# libyaml's composer recurses in C once a level and crashes the process (a segmentation fault) some
-# tens of thousands of levels down, and the walk below recurses in Python; so the events are read
-# first, and a file nested deeper than this is refused before it is composed.
+# libyaml 0.2.5's composer recurses in C once a level and crashes the process (a segmentation
+# fault) some tens of thousands of levels down (0.2.6 refuses past 1,000 itself), and the walk
+# below recurses in Python; so the events are read first, and a file nested deeper than this is
+# refused before it is composed.
 MAX_DEPTH = 64
+_TOO_DEEP = f"lists and mappings nested more than {MAX_DEPTH} levels deep; moisim reads at most {MAX_DEPTH}"
 _OPENS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _CLOSES = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
@@ -63,8 +65,7 @@ def _check_depth(text: str, source: str) -> None:
             if depth > MAX_DEPTH:
                 mark = event.start_mark
                 where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-                raise YamlError(f"{where}: lists and mappings nested more than {MAX_DEPTH} levels deep; moisim reads "
-                                f"at most {MAX_DEPTH}")
+                raise YamlError(f"{where}: {_TOO_DEEP}")
         elif isinstance(event, _CLOSES):
             depth -= 1
 
@@ -77,6 +78,10 @@ def load(text: str, source: str = "<string>") -> Located:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        if exc.problem == "exceeded maximum nesting depth":
+            # libyaml 0.2.6 (PyYAML 6.0.4's wheels) stops at 1,000 levels itself, and its scanner reads a
+            # run of "[" ahead of the events the scan above counts: the same mistake, said the same way
+            raise YamlError(f"{where}: {_TOO_DEEP}") from None
         raise YamlError(f"{where}: invalid YAML: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise YamlError(f"{source}: invalid YAML: {exc}") from None
