@@ -322,6 +322,8 @@ async def test_a_reply_nested_deeper_than_64_levels_is_recorded_as_not_conformin
     [error] = delivery.outcome["schemaErrors"]
     assert error["path"] == "orderId" + "[0]" * 63
     assert error["message"] == "arrays and objects nested more than 64 levels deep"
+    _, journal = await sim.call("GET", "/_sim/journal?direction=out", role="admin", expect=200)  # still readable
+    assert journal["entries"][-1]["reply"] == delivery.outcome["reply"]  # as text
 
 
 async def test_a_reply_is_read_whole_whatever_pieces_it_arrives_in() -> None:

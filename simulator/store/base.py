@@ -117,8 +117,8 @@ class JournalEntry:
         data = dict(self.data)
         for key in ("body", "reply"):  # journaled as raw text; shown as JSON where they are JSON
             if isinstance(data.get(key), str):
-                try:
-                    data[key] = jsontext.loads(data[key])
+                try:  # as read from outside: a body refused for its depth stays text, or no encoder could write it
+                    data[key] = jsontext.loads_foreign(data[key])
                 except ValueError:
                     pass
         return {"id": self.id, "at": self.at, "direction": self.direction, "kind": self.kind,
