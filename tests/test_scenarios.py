@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from simulator.cli import main
 from simulator.config import ConfigError, load_config
@@ -102,6 +103,46 @@ async def test_an_unreachable_server_is_an_error_of_the_run_not_a_failure(market
                          reporters=[collect], server="http://127.0.0.1:9")
     result = collect.results()["duplicate-placement"]
     assert finished.failed == 1 and result.error and "unreachable" in result.error
+
+
+@pytest.mark.parametrize(("text", "content_type", "says"), [
+    ("<html>my marketplace</html>", "text/html", "gave '<html>my marketplace</html>'"),
+    ('{"status": "up"}', "application/json", """gave '{"status":"up"}'"""),
+    ("[" * 2000 + "]" * 2000, "application/json", "gave '[[[["),  # was a RecursionError
+])
+async def test_a_server_that_is_not_moisim_is_an_error_of_the_run_naming_what_it_said(
+        marketplace: MarketplaceStub, aiohttp_server: Any, text: str, content_type: str, says: str) -> None:
+    """--server given another service's URL (the marketplace's, say) crashed the run with a traceback."""
+    async def anything(request: web.Request) -> web.Response:
+        return web.Response(text=text, content_type=content_type)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", anything)
+    server = await aiohttp_server(app)
+    collect = Collect()
+    finished = await run([BUNDLED["duplicate-placement"]], stub=marketplace, config=sim_config(),
+                         reporters=[collect], server=str(server.make_url("")))
+    error = collect.results()["duplicate-placement"].error
+    assert finished.failed == 1 and error is not None
+    assert "does not answer as moisim does: GET /_sim/clock " + says in error
+    assert error.endswith("--server takes the URL of a running moisim serve")
+
+
+async def test_a_server_that_answers_only_the_clock_as_moisim_is_named_when_an_order_view_is_not_one(
+        marketplace: MarketplaceStub, aiohttp_server: Any) -> None:
+    async def anything(request: web.Request) -> web.Response:
+        if request.path == "/_sim/clock":
+            return web.json_response({"clock": "virtual", "now": "2026-11-24T00:00:00Z"})
+        return web.json_response({"weird": True})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", anything)
+    server = await aiohttp_server(app)
+    collect = Collect()
+    await run([BUNDLED["happy-path-full-invoice"]], stub=marketplace, config=sim_config(), reporters=[collect],
+              server=str(server.make_url("")))
+    error = collect.results()["happy-path-full-invoice"].error
+    assert error is not None and """gave no chainOrder: '{"weird":true}'; is http://""" in error, error
 
 
 # --- files -----------------------------------------------------------------------------------

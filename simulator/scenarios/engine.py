@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 import aiohttp
 
+from simulator import jsontext
 from simulator.config import Config
 from simulator.durations import parse_duration
 from simulator.scenarios import bodies, checks
@@ -67,8 +68,8 @@ class MoisimClient:
         except aiohttp.ClientError as exc:
             raise RunError(f"moisim at {self.base} is unreachable: {exc}") from None
         try:
-            parsed = json.loads(text) if text else None
-        except ValueError:
+            parsed = jsontext.loads_foreign(text) if text else None
+        except ValueError:  # not JSON, or nested too deep to be moisim's
             parsed = text
         if resp.status in (401, 403) and role == "admin":
             raise RunError(f"moisim at {self.base} refused the admin keys ({resp.status}); pass --config with its keys")
@@ -81,7 +82,11 @@ class MoisimClient:
         return parsed
 
     async def clock_kind(self) -> str:
-        return (await self.admin("GET", "/_sim/clock"))["clock"]
+        answer = await self.admin("GET", "/_sim/clock")
+        if not isinstance(answer, dict) or answer.get("clock") not in ("real", "virtual"):
+            raise RunError(f"{self.base} does not answer as moisim does: GET /_sim/clock gave {_snippet(answer)}; "
+                           "--server takes the URL of a running moisim serve")
+        return str(answer["clock"])
 
     async def drain(self) -> None:
         await self.admin("POST", "/_sim/outbox/drain")
@@ -92,7 +97,16 @@ class MoisimClient:
             return None
         if status >= 400:
             raise RunError(f"GET /_sim/orders/{order_id} answered {status}: {_error_text(parsed)}")
+        if not isinstance(parsed, dict) or not isinstance(parsed.get("chainOrder"), dict):
+            raise RunError(f"GET /_sim/orders/{order_id} gave no chainOrder: {_snippet(parsed)}; is {self.base} moisim?")
         return parsed
+
+
+def _snippet(body: Any) -> str:
+    """What came back, on one line and short."""
+    text = body if isinstance(body, str) else jsontext.dumps(body)
+    text = " ".join(text.split())
+    return repr(text[:120] + ("..." if len(text) > 120 else ""))
 
 
 def _error_text(body: Any) -> str:
