@@ -12,7 +12,6 @@ given again. ``defects`` make it answer wrongly for good (a conformance runner's
 from __future__ import annotations
 
 import asyncio
-import json
 import ssl
 import uuid
 from collections import defaultdict, deque
@@ -21,6 +20,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from aiohttp import web
+
+from simulator import jsontext
 
 KINDS = ("seller-cancellation", "invoice", "change")
 
@@ -125,7 +126,7 @@ class MarketplaceStub:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         text = await request.text()
         try:
-            body: Any = json.loads(text) if text else None
+            body: Any = jsontext.loads_foreign(text) if text else None
         except ValueError:
             body = text
         kind = classify(request.path)

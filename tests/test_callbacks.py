@@ -276,6 +276,16 @@ async def test_other_orders_are_not_held_up(sim: Sim, marketplace: MarketplaceSt
     assert [c.path.split("/")[-2] for c in marketplace.calls] == ["g-1", "g-2"]
 
 
+async def test_the_stub_records_a_body_nested_too_deep_as_its_text(marketplace: MarketplaceStub) -> None:
+    """The stub parsed with json.loads, which ran out of stack at 2,000 levels: a 500, and no call recorded."""
+    text = '{"x":' + "[" * 2000 + "]" * 2000 + "}"
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{marketplace.url}/pvt/orders/g/invoice", data=text) as resp:
+            assert resp.status == 200
+    [call] = marketplace.calls
+    assert call.body == text
+
+
 async def invoice_answered_with(sim: Sim, marketplace: MarketplaceStub, body: Any) -> Delivery:
     """The invoice callback's delivery, once the marketplace has answered it 200 with ``body``."""
     await sim.handling(endpoint=endpoint(marketplace))
