@@ -34,8 +34,17 @@ def dumps(value: Any, *, default: Callable[[Any], Any] | None = None) -> str:
 
 
 def loads(text: str | bytes) -> Any:
-    """Parse JSON; raises :class:`JSONDecodeError` (with line and column) on bad input."""
-    return orjson.loads(text)
+    """Parse JSON moisim wrote; raises :class:`JSONDecodeError` (with line and column) on bad input.
+    What :func:`dumps` left to the standard library (a lone surrogate, escaped) orjson refuses to
+    read back; the standard library reads it, so whatever was stored can be read."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass
+        raise
 
 
 # How deep arrays and objects may nest in JSON that comes from outside: .NET's JSON readers (VTEX's

@@ -15,6 +15,7 @@ from typing import Any, AsyncIterator
 import aiohttp
 import pytest
 
+from simulator import jsontext
 from simulator.clock import iso
 from simulator.outbox.dispatcher import MAX_REPLY_BYTES, read_reply
 from simulator.scheduler import VIRTUAL_NOW
@@ -250,6 +251,42 @@ async def test_a_redirect_is_final_and_says_where_it_pointed(sim: Sim, marketpla
     [delivery] = sim.store.deliveries("moisim", ORDER)
     assert (delivery.state, delivery.outcome["outcome"], delivery.outcome["status"]) == ("failed", "rejected", 301)
     assert delivery.outcome["error"].startswith("redirected to https://mkp.example/api/orders; moisim does not follow")
+
+
+async def test_a_redirect_to_bytes_that_are_not_utf8_leaves_the_order_view_and_journal_readable(sim: Sim) -> None:
+    """aiohttp reads such a Location as lone surrogates; stored, they were written as escapes
+    orjson refuses to read back, so the order's view and the journal answered 500 for good."""
+    async def redirect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                       if line.lower().startswith(b"content-length:")), 0)
+        await reader.readexactly(length)
+        writer.write(b"HTTP/1.1 302 Found\r\nLocation: /to\xff\xfe\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(redirect, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        await sim.handling(endpoint=f"http://127.0.0.1:{port}/api")
+        await invoice(sim, seeds.invoice_body())
+        await sim.dispatcher.drain()
+    finally:
+        server.close()
+    [delivery] = sim.store.deliveries("moisim", ORDER)
+    assert delivery.outcome["error"].startswith("redirected to /to\ufffd\ufffd; moisim does not follow")
+    _, view = await sim.call("GET", f"/_sim/orders/{ORDER}", role="admin", expect=200)
+    assert view["callbacks"][0]["lastAttempt"]["status"] == 302
+    _, journal = await sim.call("GET", "/_sim/journal?direction=out", role="admin", expect=200)
+    assert journal["entries"][-1]["status"] == 302
+
+
+def test_what_the_standard_library_writes_for_orjson_is_read_back() -> None:
+    """A lone surrogate, escaped by the fallback writer, as an older moisim stored it."""
+    text = jsontext.dumps({"error": "redirected to /to\udcff"})
+    assert jsontext.loads(text) == {"error": "redirected to /to\udcff"}
+    with pytest.raises(jsontext.JSONDecodeError):
+        jsontext.loads('{"error": "open')
 
 
 async def test_one_orders_callbacks_stay_in_order_while_one_is_retried(sim: Sim, marketplace: MarketplaceStub) -> None:

@@ -214,8 +214,11 @@ class Dispatcher:
                 raw, cut = await read_reply(response.content)
                 moved = None
                 if 300 <= response.status < 400:  # a POST's body would not survive a redirect: say where it went
-                    moved = (f"redirected to {response.headers.get('Location', '(no Location)')}; moisim does not "
-                             "follow redirects: give the order the endpoint's final URL")
+                    # bytes that are not UTF-8 arrive as lone surrogates: kept as U+FFFD, so the text stores as UTF-8
+                    location = response.headers.get("Location", "(no Location)").encode(
+                        "utf-8", "surrogateescape").decode("utf-8", "replace")
+                    moved = (f"redirected to {location}; moisim does not follow redirects: give the order the "
+                             "endpoint's final URL")
                 return AttemptResult(response.status, raw.decode("utf-8", "replace"), moved, _ms(t0), cut)
         except asyncio.TimeoutError:
             return AttemptResult(None, None, f"timeout after {self.settings.timeout:g}s", _ms(t0))
