@@ -15,7 +15,7 @@ import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -198,6 +198,48 @@ def test_a_body_that_does_not_decode_is_one_log_line_not_a_traceback(tmp_path: P
         assert (status, reply["error"]["code"]) == (400, "SIM001")
     assert "Traceback" not in server.log
     assert server.messages().count("unreadable request body") == 1
+
+
+PARTIAL_PLACEMENT = (b"PUT /api/checkout/pvt/orders?sc=1&affiliateId=MKP HTTP/1.1\r\nHost: x\r\n"
+                     b"X-VTEX-API-AppKey: moisim-marketplace\r\nX-VTEX-API-AppToken: moisim-marketplace-secret\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"items\":")
+CUT_SHORT = "a request's body was cut short: the connection closed before it arrived"
+
+
+def admin_get(port: int, path: str) -> Any:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={
+        "X-VTEX-API-AppKey": "moisim-admin", "X-VTEX-API-AppToken": "moisim-admin-secret"})
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        return json.loads(reply.read())
+
+
+def test_a_client_that_hangs_up_mid_body_is_journaled_not_an_unhandled_error(tmp_path: Path) -> None:
+    """It was logged as "unhandled error" with a traceback and journaled as a 500."""
+    with serving(tmp_path) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+            s.sendall(PARTIAL_PLACEMENT)
+        entries: list = []
+        for _ in range(200):  # the handler ends once the server sees the connection close
+            entries = admin_get(server.port, "/_sim/journal?kind=place-order")["entries"]
+            if entries:
+                break
+        [entry] = entries
+        assert entry["status"] == 400
+        assert entry["reply"]["error"]["message"] == "Invalid JSON: the connection closed before the whole body arrived"
+    assert "Traceback" not in server.log and "unhandled error" not in server.messages()
+    assert CUT_SHORT in server.messages()
+
+
+def test_a_stop_cuts_off_a_body_that_never_arrives(tmp_path: Path) -> None:
+    """aiohttp waited 5 s for such a request, then cancelled it; the stop now closes its connection."""
+    with serving(tmp_path) as server:
+        stalled = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        stalled.sendall(PARTIAL_PLACEMENT)
+        admin_get(server.port, "/_sim/health")  # a round trip later, the placement waits for its body
+    stalled.close()
+    messages = server.messages()
+    assert messages.index(CUT_SHORT) > messages.index("moisim stopping")
+    assert "Traceback" not in server.log
 
 
 @pytest.mark.parametrize("make_db,reason", [

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from simulator.clock import VirtualClock
-from simulator.http import create_app
+from simulator.http import create_app, keys
 from tests import seeds
 from tests.conftest import Sim, fail_next_commit, sim_config
 
@@ -151,6 +151,27 @@ async def test_a_stop_does_not_wait_for_a_callback_a_request_is_waiting_on(make_
         for writer in held:
             writer.close()
         silent.close()
+
+
+async def test_a_stop_does_not_wait_for_a_body_that_never_arrives(sim: Sim) -> None:
+    """A client that sent its headers and part of a body held a stop 5 s (aiohttp's shutdown
+    timeout); the stop now cuts its connection. (What the server then journals is in test_cli:
+    the test server cancels a handler whose client is gone, where moisim serve does not.)"""
+    server = sim.client.server
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    writer.write(b"PUT /api/checkout/pvt/orders?sc=1&affiliateId=MKP HTTP/1.1\r\nHost: x\r\n"
+                 b"X-VTEX-API-AppKey: moisim-marketplace\r\nX-VTEX-API-AppToken: moisim-marketplace-secret\r\n"
+                 b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"items\":")
+    await writer.drain()
+
+    async def reading() -> None:
+        while not sim.app[keys.READING]:
+            await asyncio.sleep(0)
+
+    await asyncio.wait_for(reading(), 10)  # the handler waits for the rest of the body
+    await sim.app.shutdown()
+    assert await asyncio.wait_for(reader.read(), 10) == b""  # cut off, nothing answered
+    writer.close()
 
 
 async def test_a_failed_placement_leaves_nothing_behind(make_sim, monkeypatch) -> None:

@@ -51,6 +51,7 @@ def create_app(config: Config, *, clock: Clock | None = None, store: SqliteStore
     app[keys.CLOCK] = clock or restore_clock(config.clock, store)
     app[keys.SCHEMAS] = schemas or default_registry()
     app[keys.CREDENTIALS] = {c.app_key: c for c in config.credentials}
+    app[keys.READING] = set()
     service = OrderService(config, app[keys.STORE], app[keys.CLOCK])
     app[keys.SERVICE] = service
 
@@ -78,9 +79,13 @@ def create_app(config: Config, *, clock: Clock | None = None, store: SqliteStore
             app[keys.STORE].close()
 
     async def interrupt_waits(app: web.Application) -> None:
-        """A clock advance or an outbox drain under way ends now, not after aiohttp's 10 s."""
+        """A clock advance or an outbox drain under way ends now, not after aiohttp's 10 s; so does
+        a request whose body is still arriving (a stalled client held a stop for 5 s)."""
         app[keys.SCHEDULER].interrupt()
         app[keys.DISPATCHER].interrupt()
+        reading = app[keys.READING]
+        for transport in list(reading):
+            transport.abort()
 
     app.cleanup_ctx.append(runtime)
     app.on_shutdown.append(interrupt_waits)  # before aiohttp waits for the requests under way

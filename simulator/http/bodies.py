@@ -4,6 +4,7 @@ the field, and VTEX's error code for the field where VTEX has one."""
 from __future__ import annotations
 
 import codecs
+import logging
 from typing import Any
 
 from aiohttp import web
@@ -14,9 +15,22 @@ from simulator.http import keys
 from simulator.schemas import Finding, SchemaRegistry
 from simulator.yamlfile import json_path
 
+log = logging.getLogger("moisim.http")
+
 
 async def read_json(request: web.Request, schemas: SchemaRegistry, schema: str, *, optional: bool = False) -> Any:
-    raw = await request.read()  # over client_max_size aiohttp raises 413 itself
+    reading, transport = request.app[keys.READING], request.transport
+    if transport is not None:
+        reading.add(transport)
+    try:
+        raw = await request.read()  # over client_max_size aiohttp raises 413 itself
+    except ConnectionError:  # the client hung up (or a stop cut it off) before the body was whole
+        log.info("a request's body was cut short: the connection closed before it arrived",
+                 extra={"fields": {"method": request.method, "path": request.path}})
+        raise BadRequest("SIM001", "Invalid JSON: the connection closed before the whole body arrived") from None
+    finally:
+        if transport is not None:
+            reading.discard(transport)
     notes = request[keys.NOTES]
     notes.raw_body = raw
     if not raw.strip():

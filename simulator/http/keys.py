@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -22,6 +23,9 @@ SERVICE = web.AppKey("service", OrderService)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 CREDENTIALS = web.AppKey("credentials", dict[str, Credential])
+# The connections of requests whose bodies are still arriving: a stop cuts them off rather than wait
+# for a stalled client.
+READING: web.AppKey[set[asyncio.Transport]] = web.AppKey("reading")
 
 
 
