@@ -19,18 +19,7 @@ log = logging.getLogger("moisim.http")
 
 
 async def read_json(request: web.Request, schemas: SchemaRegistry, schema: str, *, optional: bool = False) -> Any:
-    reading, transport = request.app[keys.READING], request.transport
-    if transport is not None:
-        reading.add(transport)
-    try:
-        raw = await request.read()  # over client_max_size aiohttp raises 413 itself
-    except ConnectionError:  # the client hung up (or a stop cut it off) before the body was whole
-        log.info("a request's body was cut short: the connection closed before it arrived",
-                 extra={"fields": {"method": request.method, "path": request.path}})
-        raise BadRequest("SIM001", "Invalid JSON: the connection closed before the whole body arrived") from None
-    finally:
-        if transport is not None:
-            reading.discard(transport)
+    raw = await read_body(request)
     notes = request[keys.NOTES]
     notes.raw_body = raw
     if not raw.strip():
@@ -45,6 +34,23 @@ async def read_json(request: web.Request, schemas: SchemaRegistry, schema: str, 
     if _may_hold_whole_floats(body):
         whole_numbers_as_int(body)
     return body
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The body's bytes. While they arrive, the connection is in ``keys.READING``, for a stop to
+    close rather than wait for."""
+    reading, transport = request.app[keys.READING], request.transport
+    if transport is not None:
+        reading.add(transport)
+    try:
+        return await request.read()  # over client_max_size aiohttp raises 413 itself
+    except ConnectionError:  # the client hung up (or a stop cut it off) before the body was whole
+        log.info("a request's body was cut short: the connection closed before it arrived",
+                 extra={"fields": {"method": request.method, "path": request.path}})
+        raise BadRequest("SIM001", "Invalid JSON: the connection closed before the whole body arrived") from None
+    finally:
+        if transport is not None:
+            reading.discard(transport)
 
 
 def _may_hold_whole_floats(document: Any) -> bool:
