@@ -219,6 +219,20 @@ def test_validate_checks_scenarios_and_configurations(tmp_path: Path, capsys: py
     assert "callbacks.attempts" in err and f"{bad_scenario}:6:" in err and "2 of 3 file(s) invalid" in err
 
 
+@pytest.mark.parametrize(("where", "says"), [
+    (lambda tmp: tmp, "Is a directory"),
+    (lambda tmp: (tmp / "a-file").write_text("x") and tmp / "a-file" / "moisim.xml", "File exists"),
+])
+def test_a_junit_path_that_cannot_be_written_stops_the_run_before_it_starts(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], where: Any, says: str) -> None:
+    """It was found only after every scenario had run, and the run's results were lost with it."""
+    junit = where(tmp_path)
+    assert main(["conformance", "--marketplace-endpoint", "stub", "--junit", str(junit)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # not one scenario ran
+    assert captured.err == f"moisim conformance: --junit {junit}: cannot write the report there ({says})\n"
+
+
 def test_conformance_command_prints_progress_writes_junit_and_sets_the_exit_status(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     junit = tmp_path / "reports" / "moisim.xml"

@@ -115,7 +115,14 @@ def run_from_cli(args: argparse.Namespace) -> int:
         return 2
     reporters: list[Reporter] = [ConsoleReporter(verbose=args.verbose)]
     if args.junit:
-        reporters.append(JUnitReporter(args.junit))
+        junit = JUnitReporter(args.junit)
+        try:
+            junit.check_writable()  # found before the run, not after it
+        except OSError as exc:
+            print(f"moisim conformance: --junit {args.junit}: cannot write the report there ({exc.strerror})",
+                  file=sys.stderr)
+            return 2
+        reporters.append(junit)
     try:
         result = asyncio.run(run(scenarios, endpoint=args.marketplace_endpoint, config=config, reporters=reporters,
                                  server=args.server, clock=args.clock))

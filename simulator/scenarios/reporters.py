@@ -49,6 +49,12 @@ class JUnitReporter:
         self.path = Path(path)
         self.suite = suite
 
+    def check_writable(self) -> None:
+        """Raise OSError now, before a run, where the report could not be written after it: a
+        folder, a path under a file, a place without permission. Leaves an empty report."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.open("w", encoding="utf-8").close()
+
     def handle(self, event: Event) -> None:
         if isinstance(event, RunFinished):
             self.write(event)
