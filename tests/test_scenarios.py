@@ -219,6 +219,22 @@ def test_validate_checks_scenarios_and_configurations(tmp_path: Path, capsys: py
     assert "callbacks.attempts" in err and f"{bad_scenario}:6:" in err and "2 of 3 file(s) invalid" in err
 
 
+def test_validate_reads_a_folder_as_its_yaml_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A folder was "cannot read: Is a directory"; conformance --scenarios reads one."""
+    folder, empty = tmp_path / "mine", tmp_path / "empty"
+    folder.mkdir()
+    empty.mkdir()
+    good = write(folder, SCENARIO, "good.yaml")
+    bad = write(folder, SCENARIO.replace("after: 30m", "after: soon"), "bad.yml")
+    write(folder, "notes", "README.md")  # not a scenario file: left alone
+    assert main(["validate", str(folder)]) == 1
+    captured = capsys.readouterr()
+    assert f"{good}: ok, scenario mine" in captured.out
+    assert f"{bad}:6:" in captured.err and "1 of 2 file(s) invalid" in captured.err
+    assert main(["validate", str(empty)]) == 1
+    assert f"{empty}: a folder without .yaml or .yml files" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(("where", "says"), [
     (lambda tmp: tmp, "Is a directory"),
     (lambda tmp: (tmp / "a-file").write_text("x") and tmp / "a-file" / "moisim.xml", "File exists"),
