@@ -42,11 +42,13 @@ def check_removals(chain: Order, removed: list[dict[str, Any]]) -> None:
 def unlisted_skus(config: Config, added: list[dict[str, Any]]) -> list[str]:
     """The SKUs added that the catalog does not list: refused (``ORD027``) unless the
     configuration accepts unknown SKUs, in which case they get stock rows before planning."""
-    unlisted = [item["id"] for item in added if item["id"] not in config.catalog]
+    unlisted = []
     for index, item in enumerate(added):
-        if item["id"] in unlisted and not config.accepts_unknown_skus:
-            raise BadRequest("ORD027", f"Item {item['id']} not found or unavailable: itemsAdded[{index}].id is not in "
-                                       "the catalog")
+        if item["id"] not in config.catalog:
+            if not config.accepts_unknown_skus:
+                raise BadRequest("ORD027", f"Item {item['id']} not found or unavailable: itemsAdded[{index}].id is not "
+                                           "in the catalog")
+            unlisted.append(item["id"])
     return unlisted
 
 
